@@ -1,5 +1,19 @@
-"""The LLC engine (pure PyTorch): `estimate_llc` and its diagnostics."""
+"""The LLC engine (pure PyTorch): localised SGLD over vectorised chains, its diagnostics,
+calibration, restricted LLCs and LLC trajectories over checkpoints."""
 
+from analysis_workers.llc.calibration import CalibrationResult, calibrate
+from analysis_workers.llc.restriction import head_mask
 from analysis_workers.llc.sampler import LLCDivergenceError, LLCEstimate, LLCWarning, estimate_llc
+from analysis_workers.llc.trajectory import CheckpointLLC, llc_over_checkpoints
 
-__all__ = ["LLCDivergenceError", "LLCEstimate", "LLCWarning", "estimate_llc"]
+__all__ = [
+    "CalibrationResult",
+    "CheckpointLLC",
+    "LLCDivergenceError",
+    "LLCEstimate",
+    "LLCWarning",
+    "calibrate",
+    "estimate_llc",
+    "head_mask",
+    "llc_over_checkpoints",
+]

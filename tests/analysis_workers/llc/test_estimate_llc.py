@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 import torch
@@ -26,7 +27,7 @@ def regression() -> tuple[torch.nn.Module, tuple[torch.Tensor, torch.Tensor]]:
     return model, (x, y)
 
 
-SETTINGS = {
+SETTINGS: dict[str, Any] = {
     "num_chains": 4,
     "num_draws": 500,
     "num_burnin": 100,

@@ -120,7 +120,7 @@ def _mutate(kind: str) -> bytes:
     ("kind", "message"),
     [
         ("terabytes", "limit"),
-        ("longer_than_file", "more bytes than the file"),
+        ("longer_than_file", "more than the file has"),
         ("not_object", "JSON object"),
         ("overlap", "overlaps|does not match"),
         ("gap", "belong to no tensor"),

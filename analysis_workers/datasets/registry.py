@@ -1,0 +1,178 @@
+"""The registry of built-in datasets: name, title, params schema and (lazily imported) builder.
+
+Importable without torch: the platform renders its dataset form from `registry()` and
+validates requests with the same schema; only `build` (on the worker) imports the
+generator modules and torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from analysis_workers.datasets.dataset import Dataset
+from analysis_workers.params import check_schema, validate_params
+
+SEED = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": 2**31 - 1,
+    "default": 0,
+    "description": "seed of the torch.Generator every random draw comes from",
+}
+
+
+@dataclass(frozen=True)
+class DatasetKind:
+    """A built-in dataset: `builder` is "module:function", called with the validated params as keywords."""
+
+    name: str
+    title: str
+    description: str
+    params_schema: dict[str, dict[str, Any]]
+    builder: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "params_schema": self.params_schema,
+        }
+
+
+_KINDS = (
+    DatasetKind(
+        name="regression",
+        title="Linear-teacher regression",
+        description="x ~ N(0, I) (optionally confined to a random k-dimensional subspace), y = W x + noise·ε",
+        params_schema={
+            "n": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 1_000_000,
+                "default": 1000,
+                "description": "number of samples",
+            },
+            "d_in": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4096,
+                "default": 4,
+                "description": "input dimension",
+            },
+            "d_out": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4096,
+                "default": 2,
+                "description": "output dimension",
+            },
+            "noise": {
+                "type": "number",
+                "minimum": 0.0,
+                "maximum": 10.0,
+                "default": 0.1,
+                "description": "standard deviation of the Gaussian label noise",
+            },
+            "subspace_dim": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4096,
+                "default": None,
+                "description": "if set, inputs lie in a random subspace of this dimension (≤ d_in)",
+            },
+            "seed": SEED,
+        },
+        builder="analysis_workers.datasets.regression:linear_teacher_regression",
+    ),
+    DatasetKind(
+        name="modular_addition",
+        title="Modular addition (a + b mod p)",
+        description="all p² pairs as tokens [a, b, =] with '=' = p, target (a + b) mod p; random train/test split",
+        params_schema={
+            "p": {
+                "type": "integer",
+                "minimum": 2,
+                "maximum": 1000,
+                "default": 113,
+                "description": "the modulus (Nanda et al. 2023 use the prime 113)",
+            },
+            "train_fraction": {
+                "type": "number",
+                "minimum": 0.0,
+                "maximum": 1.0,
+                "default": 0.3,
+                "description": "fraction of the pairs in the training split",
+            },
+            "seed": SEED,
+        },
+        builder="analysis_workers.datasets.modular_addition:modular_addition",
+    ),
+    DatasetKind(
+        name="induction_sequences",
+        title="Repeated random sequences (induction)",
+        description="distinct random tokens repeated with a random period per sequence; mask of positions "
+        "where the next token follows by induction",
+        params_schema={
+            "n": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100_000,
+                "default": 1000,
+                "description": "number of sequences",
+            },
+            "vocab_size": {
+                "type": "integer",
+                "minimum": 2,
+                "maximum": 65_536,
+                "default": 64,
+                "description": "number of token ids",
+            },
+            "seq_len": {
+                "type": "integer",
+                "minimum": 3,
+                "maximum": 4096,
+                "default": 32,
+                "description": "tokens per sequence",
+            },
+            "min_period": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4096,
+                "default": 4,
+                "description": "shortest repeat period",
+            },
+            "max_period": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4096,
+                "default": 10,
+                "description": "longest repeat period (≤ vocab_size, < seq_len − 1)",
+            },
+            "seed": SEED,
+        },
+        builder="analysis_workers.datasets.induction:induction_sequences",
+    ),
+)
+
+for _kind in _KINDS:
+    check_schema(_kind.params_schema)
+
+
+def registry() -> dict[str, DatasetKind]:
+    """name → DatasetKind of every built-in dataset."""
+    return {kind.name: kind for kind in _KINDS}
+
+
+def build(name: str, params: object) -> Dataset:
+    """The dataset `name` with `params` (defaults filled); ValueError naming the param if they are bad."""
+    kind = registry().get(name)
+    if kind is None:
+        raise ValueError(f"unknown dataset {ascii(name)[:40]}; known: {', '.join(sorted(registry()))}")
+    clean = validate_params(kind.params_schema, params)
+    module_name, function_name = kind.builder.split(":")
+    builder = getattr(importlib.import_module(module_name), function_name)
+    dataset: Dataset = builder(**clean)
+    return dataset

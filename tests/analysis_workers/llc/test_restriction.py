@@ -1,0 +1,101 @@
+"""Weight- and data-restricted LLC: which weights move, which rows count, and bad selections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from analysis_workers.llc import estimate_llc, head_mask
+from analysis_workers.llc.restriction import restrict_data, select_weights
+
+
+def mse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return ((outputs - targets) ** 2).sum(-1).mean()
+
+
+def linear_problem(seed: int = 0) -> tuple[torch.nn.Module, tuple[torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3, bias=False), torch.nn.Linear(3, 2, bias=False))
+    x = torch.randn(2000, 4, generator=g)
+    return model, (x, model(x).detach())
+
+
+def test_head_mask_selects_one_heads_rows_of_each_fused_block() -> None:
+    mask = head_mask((12, 5), head=1, num_heads=2, num_fused=3)  # fused QKV, d_head = 2
+    assert mask.shape == (12, 5) and mask.dtype == torch.bool
+    assert mask[:, 0].nonzero().squeeze(1).tolist() == [2, 3, 6, 7, 10, 11]
+    assert bool(mask.all(dim=1).eq(mask.any(dim=1)).all())  # whole rows
+    with pytest.raises(ValueError, match="does not split"):
+        head_mask((10, 5), head=0, num_heads=3)
+
+
+def test_a_weight_mask_freezes_every_other_element() -> None:
+    model, data = linear_problem()
+    mask = torch.zeros(3, 4, dtype=torch.bool)
+    mask[0] = True
+    estimate = estimate_llc(
+        model,
+        data,
+        mse,
+        weight_masks={"0.weight": mask},
+        num_draws=30,
+        diagnose_steps=True,
+        emit_warnings=False,
+    )
+    assert estimate.diagnostics["sampled_parameters"] == 4
+    assert estimate.step_norms is not None
+    # the per-step noise has exactly 4 non-zero coordinates: ‖η‖² / ε ≈ χ²(4), mean 4
+    squared = (estimate.step_norms["noise"] ** 2 / 1e-4).mean()
+    assert float(squared) == pytest.approx(4.0, rel=0.35)
+
+
+def test_restricting_by_name_counts_only_matching_parameters() -> None:
+    model, _ = linear_problem()
+    selection = select_weights(model, ["1.*"], None)
+    assert selection.names == ("1.weight",)
+    with pytest.raises(ValueError, match="no parameter matches"):
+        select_weights(model, ["2.*"], None)
+    with pytest.raises(ValueError, match="not a parameter"):
+        select_weights(model, None, {"nope": torch.ones(1, dtype=torch.bool)})
+    with pytest.raises(ValueError, match="boolean tensor of shape"):
+        select_weights(model, None, {"0.weight": torch.ones(2, 2, dtype=torch.bool)})
+    with pytest.raises(ValueError, match="selects no element"):
+        select_weights(model, None, {"0.weight": torch.zeros(3, 4, dtype=torch.bool)})
+
+
+def test_a_data_subset_changes_n_and_the_default_nbeta() -> None:
+    model, data = linear_problem()
+    half = torch.arange(2000) % 2 == 0
+    estimate = estimate_llc(model, data, mse, data_subset=half, num_draws=20, emit_warnings=False)
+    assert estimate.diagnostics["num_samples"] == 1000
+    assert estimate.diagnostics["nbeta"] == pytest.approx(1000 / torch.log(torch.tensor(1000.0)).item())
+    x, y = restrict_data(*data, [0, 5, 7])
+    assert torch.equal(x, data[0][[0, 5, 7]]) and y.shape == (3, 2)
+    with pytest.raises(ValueError, match="shape"):
+        restrict_data(*data, torch.ones(3, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"\[0, 2000\)"):
+        restrict_data(*data, [2000])
+
+
+def test_data_confined_to_a_subspace_lowers_a_regular_models_llc() -> None:
+    """A tiny regular case: Linear(4→2) has λ = 4; inputs in a 1-dim subspace give λ = 1."""
+    g = torch.Generator().manual_seed(3)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 2, bias=False))
+    direction = torch.randn(4, 1, generator=g)
+    x = torch.cat([torch.randn(3000, 4, generator=g), torch.randn(3000, 1, generator=g) @ direction.T])
+    data = (x, model(x).detach())
+    settings: dict[str, Any] = {
+        "num_chains": 4,
+        "num_draws": 300,
+        "num_burnin": 100,
+        "step_size": 1e-4,
+        "localization": 10.0,
+    }
+    full = estimate_llc(model, data, mse, data_subset=torch.arange(3000), emit_warnings=False, **settings)
+    confined = estimate_llc(
+        model, data, mse, data_subset=torch.arange(3000, 6000), emit_warnings=False, **settings
+    )
+    assert full.mean == pytest.approx(4.0, rel=0.25)
+    assert confined.mean == pytest.approx(1.0, rel=0.35)
