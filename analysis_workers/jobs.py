@@ -14,6 +14,7 @@ import importlib
 import io
 import json
 import os
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from analysis_workers.kinds import registry, validate_params
 from interlock_wire import (
     IntegrityError,
     JobTicket,
+    TicketBlob,
     decrypt_stream,
     open_sealed,
     seal,
@@ -44,6 +46,13 @@ class TransientWorkerError(Exception):
     """Temporary: the job should be retried."""
 
 
+class JobCancelled(Exception):
+    """The platform answered a progress report with "cancel": stop and report nothing."""
+
+
+_PLOT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     platform_url: str
@@ -52,6 +61,7 @@ class WorkerConfig:
     credential: bytes
     platform_signing_public: Ed25519PublicKey
     platform_result_public: X25519PublicKey
+    device: str = "cpu"
 
     @staticmethod
     def from_environment() -> WorkerConfig:
@@ -70,7 +80,19 @@ class WorkerConfig:
                 read("PLATFORM_SIGNING_PUBLIC_KEY_FILE")
             ),
             platform_result_public=X25519PublicKey.from_public_bytes(read("PLATFORM_RESULT_PUBLIC_KEY_FILE")),
+            device=os.environ.get("WORKER_DEVICE", "cpu"),
         )
+
+
+def describe_device(device: str) -> str:
+    """What the worker advertises when it claims a job: "cpu" or "cuda:<GPU name>"."""
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise RuntimeError("WORKER_DEVICE asks for CUDA but no GPU is visible to this worker")
+        return f"cuda:{torch.cuda.get_device_name(torch.device(device))}"[:40]
+    return "cpu"
 
 
 class PlatformLink:
@@ -108,7 +130,9 @@ def run_job(token: str, config: WorkerConfig) -> str:
         token.encode(), platform_public_key=config.platform_signing_public, fleet_id=config.fleet_id
     )
     link = PlatformLink(config, token)
-    claim = link.call("/internal/jobs/claim/", host=socket.gethostname(), device="cpu")
+    claim = link.call(
+        "/internal/jobs/claim/", host=socket.gethostname(), device=describe_device(config.device)
+    )
     if claim.status_code != 200:
         return f"not claimed: {claim.json().get('error', {}).get('message', claim.status_code)}"
     try:
@@ -119,6 +143,8 @@ def run_job(token: str, config: WorkerConfig) -> str:
     except TransientWorkerError as problem:
         link.call("/internal/jobs/fail/", message=str(problem), permanent=False)
         return "retrying"
+    except JobCancelled:
+        return "cancelled"
     sealed = seal(
         config.platform_result_public,
         json.dumps(metrics).encode(),
@@ -128,16 +154,9 @@ def run_job(token: str, config: WorkerConfig) -> str:
     return "succeeded"
 
 
-def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dict[str, Any]:
-    kind = registry().get(ticket.kind)
-    if kind is None:
-        raise AnalysisInputError(f"unknown analysis kind {ticket.kind!r}")
-    try:
-        params = validate_params(ticket.kind, ticket.params)
-    except ValueError as problem:
-        raise AnalysisInputError(str(problem)) from None
-    blob = ticket.blobs[0]
-    response = link.call("/internal/jobs/blob/")
+def _fetch_checkpoint(ticket: JobTicket, blob: TicketBlob, link: PlatformLink, config: WorkerConfig) -> bytes:
+    """The checkpoint's plaintext, only if it decrypts, authenticates and hashes to the approved SHA-256."""
+    response = link.call("/internal/jobs/blob/", location=blob.location)
     if response.status_code != 200:
         raise TransientWorkerError(f"could not fetch the checkpoint ({response.status_code})")
     try:
@@ -155,16 +174,41 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
     raw = plaintext.getvalue()
     if hashlib.sha256(raw).hexdigest() != blob.sha256:
         raise AnalysisInputError("the checkpoint's SHA-256 differs from the approved one; nothing was loaded")
-    from analysis_workers import zoo
-    from analysis_workers.datasets import build_dataset
+    return raw
+
+
+def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dict[str, Any]:
+    kind = registry().get(ticket.kind)
+    if kind is None:
+        raise AnalysisInputError(f"unknown analysis kind {ticket.kind!r}")
+    try:
+        params = validate_params(ticket.kind, ticket.params)
+    except ValueError as problem:
+        raise AnalysisInputError(str(problem)) from None
+    if not ticket.blobs or (len(ticket.blobs) > 1 and not kind.series):
+        raise AnalysisInputError(
+            f"{ticket.kind} takes {'a series of' if kind.series else 'one'} checkpoint(s)"
+        )
+    # Every blob is verified before any of them is loaded.
+    raws = [_fetch_checkpoint(ticket, blob, link, config) for blob in ticket.blobs]
+    from analysis_workers import datasets, zoo
+    from analysis_workers.runners.inputs import JobInputs
 
     try:
-        model = zoo.load_checkpoint(ticket.extra["spec"], raw)
+        spec = zoo.validate_spec(ticket.extra["spec"])
+        models = [zoo.load_checkpoint(spec, raw) for raw in raws]
     except zoo.CheckpointError as problem:
         raise AnalysisInputError(f"the checkpoint was refused: {problem}") from None
-    spec = zoo.validate_spec(ticket.extra["spec"])
-    in_dim = getattr(spec.config, "in_dim", None) or spec.config.dims[0]
-    data = build_dataset(ticket.extra["dataset"]["name"], ticket.extra["dataset"]["params"], model, in_dim)
+    dataset_name = ticket.extra["dataset"]["name"]
+    dataset_params = ticket.extra["dataset"]["params"]
+    try:
+        if dataset_name == "regression":
+            in_dim = getattr(spec.config, "in_dim", None) or spec.config.dims[0]
+            dataset = datasets.model_teacher(models[-1], in_dim=in_dim, params=dataset_params)
+        else:
+            dataset = datasets.build(dataset_name, dataset_params)
+    except ValueError as problem:
+        raise AnalysisInputError(f"the dataset could not be built: {problem}") from None
     module_name, function_name = kind.runner.split(":")
     runner = getattr(importlib.import_module(module_name), function_name)
 
@@ -173,9 +217,17 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
             "/internal/jobs/progress/", progress=fraction, message=f"{ticket.kind}: {fraction:.0%}"
         )
         if answer.status_code == 200 and answer.json().get("cancel"):
-            raise AnalysisInputError("cancelled")
+            raise JobCancelled
 
+    labels = [str(label) for label in ticket.extra.get("labels", [blob.location for blob in ticket.blobs])]
     started = time.perf_counter()
-    metrics = runner(model, data, params, progress)
-    metrics["seconds"] = time.perf_counter() - started
-    return metrics
+    try:
+        report = runner(JobInputs(spec, models, labels, dataset, params, progress, config.device))
+    except ValueError as problem:
+        raise AnalysisInputError(f"{ticket.kind} cannot run on this input: {str(problem)[:300]}") from None
+    plots = {
+        name: base64.urlsafe_b64encode(report.png_bytes(name)).decode()
+        for name in report.figures
+        if _PLOT_NAME.match(name)
+    }
+    return {"metrics": report.metrics, "plots": plots, "seconds": time.perf_counter() - started}

@@ -1,9 +1,11 @@
-"""The registry of analysis kinds: name, access level, params schema, runner, plots.
+"""The one registry of analysis kinds: name, access level, params schema, runner, plots, and
+what each kind runs on (architecture families, built-in datasets, one checkpoint or a series).
 
 Importable without torch: the platform's request form, API and dispatcher read this registry,
-the worker resolves `runner` ("module:function") lazily. Access levels (DESIGN.md):
-AL1 black-box metrics, AL2 activations and attributions, AL3 weight-level (e.g. the LLC).
-An approval at level n allows every kind whose level is ≤ n.
+and the worker resolves `runner` ("module:function") lazily. Only kinds listed here ever run;
+nobody submits code. Access levels (DESIGN.md): AL1 black-box metrics, AL2 activations and
+attributions, AL3 weight-level (e.g. the LLC). An approval at level n allows every kind whose
+level is ≤ n.
 """
 
 from __future__ import annotations
@@ -11,35 +13,179 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis_workers.params import check_schema
+from analysis_workers.params import validate_params as validate_schema
+
+SEED = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0, "description": "random seed"}
+
+SGLD_SCHEMA: dict[str, dict[str, Any]] = {
+    "num_chains": {"type": "integer", "minimum": 1, "maximum": 64, "default": 4, "description": "chains"},
+    "num_draws": {"type": "integer", "minimum": 10, "maximum": 20000, "default": 500, "description": "draws"},
+    "num_burnin": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 20000,
+        "default": 100,
+        "description": "steps discarded before the draws",
+    },
+    "step_size": {"type": "number", "minimum": 1e-8, "maximum": 1.0, "default": 1e-4, "description": "ε"},
+    "localization": {
+        "type": "number",
+        "minimum": 0.0,
+        "maximum": 1e6,
+        "default": 100.0,
+        "description": "γ, the pull towards w*",
+    },
+    "batch_size": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 65536,
+        "default": 256,
+        "description": "minibatch rows",
+    },
+    "seed": SEED,
+}
+
+TOKEN_DATASETS = ("modular_addition", "induction_sequences")
+
 
 @dataclass(frozen=True)
 class AnalysisKind:
+    """What may run. `series` kinds take every approved checkpoint of the chosen one's series, in order."""
+
     name: str
     title: str
     access_level: int
     params_schema: dict[str, dict[str, Any]]
     runner: str
+    families: tuple[str, ...]
+    datasets: tuple[str, ...]
+    series: bool = False
     plots: tuple[str, ...] = field(default_factory=tuple)
+    description: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "access_level": self.access_level,
+            "params_schema": self.params_schema,
+            "families": list(self.families),
+            "datasets": list(self.datasets),
+            "series": self.series,
+            "plots": list(self.plots),
+        }
 
 
 _KINDS = (
     AnalysisKind(
         name="llc",
         title="Local learning coefficient (SGLD)",
+        description="λ̂ at the checkpoint with R-hat, ESS, MCSE and the loss trace",
         access_level=3,
-        params_schema={
-            "num_chains": {"type": "integer", "minimum": 1, "maximum": 64, "default": 4},
-            "num_draws": {"type": "integer", "minimum": 10, "maximum": 20000, "default": 500},
-            "num_burnin": {"type": "integer", "minimum": 0, "maximum": 20000, "default": 100},
-            "step_size": {"type": "number", "minimum": 1e-8, "maximum": 1.0, "default": 1e-4},
-            "localization": {"type": "number", "minimum": 0.0, "maximum": 1e6, "default": 100.0},
-            "batch_size": {"type": "integer", "minimum": 1, "maximum": 65536, "default": 256},
-            "seed": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0},
-        },
+        params_schema=SGLD_SCHEMA,
         runner="analysis_workers.runners.llc:run",
+        families=("deep_linear", "mlp", "transformer"),
+        datasets=("regression", *TOKEN_DATASETS),
         plots=("loss_trace",),
     ),
+    AnalysisKind(
+        name="llc_trajectory",
+        title="LLC over a checkpoint series",
+        description="λ̂ at each checkpoint of the series with the loss overlaid; checkpoints away from a "
+        "local minimum are flagged, not given a value",
+        access_level=3,
+        params_schema=SGLD_SCHEMA,
+        runner="analysis_workers.runners.llc:run_trajectory",
+        families=("deep_linear", "mlp", "transformer"),
+        datasets=("regression", *TOKEN_DATASETS),
+        series=True,
+        plots=("llc_trajectory",),
+    ),
+    AnalysisKind(
+        name="attention_patterns",
+        title="Attention heads: previous-token, induction, duplicate-token and first-token scores",
+        access_level=2,
+        params_schema={
+            "max_prompts": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4096,
+                "default": 256,
+                "description": "prompts scored",
+            }
+        },
+        runner="analysis_workers.runners.interp:run_attention",
+        families=("transformer",),
+        datasets=TOKEN_DATASETS,
+        plots=("head_scores", "patterns_prompt_0"),
+    ),
+    AnalysisKind(
+        name="head_ablation",
+        title="Head ablation: direct and total effect, self-repair",
+        access_level=2,
+        params_schema={
+            "method": {
+                "type": "string",
+                "enum": ["zero", "mean"],
+                "default": "mean",
+                "description": "replace a head's output by zeros or by its mean",
+            },
+            "max_prompts": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4096,
+                "default": 512,
+                "description": "prompts evaluated",
+            },
+        },
+        runner="analysis_workers.runners.interp:run_head_ablation",
+        families=("transformer",),
+        datasets=TOKEN_DATASETS,
+        plots=("head_ablation", "self_repair_scatter"),
+    ),
+    AnalysisKind(
+        name="logit_lens",
+        title="Logit lens: loss and rank of the correct token at every layer",
+        access_level=2,
+        params_schema={
+            "max_prompts": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4096,
+                "default": 512,
+                "description": "prompts evaluated",
+            }
+        },
+        runner="analysis_workers.runners.interp:run_logit_lens",
+        families=("transformer",),
+        datasets=TOKEN_DATASETS,
+        plots=("logit_lens",),
+    ),
+    AnalysisKind(
+        name="grokking_progress",
+        title="Grokking progress measures (Fourier key frequencies, restricted/excluded loss)",
+        access_level=3,
+        params_schema={
+            "n_key_frequencies": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 50,
+                "default": 5,
+                "description": "key frequencies kept",
+            }
+        },
+        runner="analysis_workers.runners.interp:run_grokking",
+        families=("transformer",),
+        datasets=("modular_addition",),
+        series=True,
+        plots=("progress_measures", "embedding_fourier"),
+    ),
 )
+
+for _kind in _KINDS:
+    check_schema(_kind.params_schema)
 
 
 def registry() -> dict[str, AnalysisKind]:
@@ -55,19 +201,13 @@ def validate_params(kind_name: str, params: object) -> dict[str, Any]:
     kind = registry().get(kind_name)
     if kind is None:
         raise ValueError(f"unknown analysis kind {kind_name!r}; known: {', '.join(sorted(registry()))}")
-    if not isinstance(params, dict):
-        raise ValueError("params must be an object")
-    unknown = sorted(set(params) - set(kind.params_schema))
-    if unknown:
-        raise ValueError(f"unknown params for {kind_name}: {', '.join(unknown)}")
-    clean: dict[str, Any] = {}
-    for name, schema in kind.params_schema.items():
-        value = params.get(name, schema["default"])
-        if schema["type"] == "integer" and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ValueError(f"{name} must be an integer")
-        if schema["type"] == "number" and (not isinstance(value, int | float) or isinstance(value, bool)):
-            raise ValueError(f"{name} must be a number")
-        if not schema["minimum"] <= value <= schema["maximum"]:
-            raise ValueError(f"{name} must be between {schema['minimum']} and {schema['maximum']}")
-        clean[name] = value
-    return clean
+    return validate_schema(kind.params_schema, params)
+
+
+def check_inputs(kind_name: str, *, family: str, dataset: str) -> None:
+    """ValueError unless the kind runs on this architecture family and built-in dataset."""
+    kind = registry()[kind_name]
+    if family not in kind.families:
+        raise ValueError(f"{kind_name} runs on {', '.join(kind.families)} checkpoints, not {family}")
+    if dataset not in kind.datasets:
+        raise ValueError(f"{kind_name} takes the dataset {' or '.join(kind.datasets)}, not {dataset}")

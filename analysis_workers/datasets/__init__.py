@@ -2,8 +2,8 @@
 `torch.Generator`): `registry()` lists them with their params schema (plain JSON, torch-free),
 `build(name, params)` validates the params and returns a `Dataset`.
 
-`build_dataset(name, params, model, in_dim)` is the worker's older entry point: regression
-data labelled by the checkpoint itself (params n, noise, seed).
+`model_teacher(model, in_dim=..., params=...)` is regression labelled by the checkpoint itself
+(params n, noise, seed): what the worker uses for "regression" on mlp and deep_linear checkpoints.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from analysis_workers.datasets.registry import DatasetKind, build, registry
 from analysis_workers.params import validate_params
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
 
-__all__ = ["MODEL_TEACHER_SCHEMA", "Dataset", "DatasetKind", "build", "build_dataset", "registry"]
+__all__ = ["MODEL_TEACHER_SCHEMA", "Dataset", "DatasetKind", "build", "model_teacher", "registry"]
 
 MODEL_TEACHER_SCHEMA: dict[str, dict[str, Any]] = {
     "n": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 2000, "description": "samples"},
@@ -33,13 +32,11 @@ MODEL_TEACHER_SCHEMA: dict[str, dict[str, Any]] = {
 }
 
 
-def build_dataset(
-    name: str, params: dict[str, Any], model: nn.Module, in_dim: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x, model(x) + noise·ε) for `name == "regression"`: data for which the checkpoint is a true parameter."""
+def model_teacher(model: nn.Module, *, in_dim: int, params: object) -> Dataset:
+    """Regression labelled by the checkpoint itself, (x, model(x) + noise·ε): data for which the
+    checkpoint is a true parameter, as the LLC assumes. `params` are checked against
+    `MODEL_TEACHER_SCHEMA` (n, noise, seed)."""
     from analysis_workers.datasets.regression import model_teacher_regression
 
-    if name != "regression":
-        raise ValueError(f"unknown dataset {ascii(name)[:40]} for a checkpoint-labelled dataset")
     clean = validate_params(MODEL_TEACHER_SCHEMA, params)
-    return model_teacher_regression(model, in_dim=in_dim, **clean).as_tuple()
+    return model_teacher_regression(model, in_dim=in_dim, **clean)

@@ -90,7 +90,7 @@ def build_data(
     in_dim = config.get("in_dim") or (config.get("dims") or [None])[0]
     if not isinstance(in_dim, int):
         raise ValueError("regression needs a model with an input size (mlp or deep_linear)")
-    return datasets.build_dataset(name, params, model, in_dim)
+    return datasets.model_teacher(model, in_dim=in_dim, params=params).as_tuple()
 
 
 def report(estimate: LLCEstimate, as_json: bool) -> str:

@@ -1,33 +1,100 @@
-"""The `llc` analysis kind: λ̂ of the checkpoint on its dataset, with diagnostics."""
+"""The `llc` and `llc_trajectory` kinds: λ̂ at a checkpoint, or along a checkpoint series."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import torch
-from torch import nn
-
+from analysis_workers.interp.report import AnalysisReport, finite, new_figure
 from analysis_workers.llc import estimate_llc
+from analysis_workers.llc.trajectory import llc_over_checkpoints
+from analysis_workers.runners.inputs import JobInputs, loss_fn_for
+
+TRACE_POINTS = 200
 
 
-def _loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    return ((outputs - targets) ** 2).mean()
-
-
-def run(
-    model: nn.Module,
-    data: tuple[torch.Tensor, torch.Tensor],
-    params: dict[str, Any],
-    progress: Callable[[float], None],
-) -> dict[str, Any]:
-    estimate = estimate_llc(model, data, _loss, progress=progress, **params)
+def run(inputs: JobInputs) -> AnalysisReport:
+    data = inputs.dataset.as_tuple()
+    estimate = estimate_llc(
+        inputs.model,
+        data,
+        loss_fn_for(inputs.dataset),
+        progress=inputs.progress,
+        device=inputs.device,
+        **inputs.params,
+    )
     trace = estimate.loss_trace
-    return {
-        "llc_mean": estimate.mean,
-        "llc_std": estimate.std,
-        "llc_per_chain": estimate.per_chain,
-        "init_loss": estimate.init_loss,
-        "diagnostics": estimate.diagnostics,
-        "loss_trace_mean": trace.mean(dim=0)[:: max(trace.shape[1] // 200, 1)].tolist(),
-    }
+    stride = max(trace.shape[1] // TRACE_POINTS, 1)
+    figure = new_figure(width=6.0, height=3.5)
+    ax = figure.subplots()
+    for chain in range(trace.shape[0]):
+        ax.plot(trace[chain, ::stride].tolist(), linewidth=0.8, label=f"chain {chain}")
+    ax.axhline(estimate.init_loss, color="black", linestyle="--", linewidth=0.8, label="L_n(w*)")
+    ax.set_xlabel(f"draw (every {stride})")
+    ax.set_ylabel("minibatch loss")
+    ax.set_title(f"λ̂ = {estimate.mean:.3g} ± {estimate.diagnostics['mcse']:.2g}")
+    ax.legend(fontsize=6)
+    return AnalysisReport(
+        metrics={
+            "llc_mean": estimate.mean,
+            "llc_std": estimate.std,
+            "llc_per_chain": estimate.per_chain,
+            "init_loss": estimate.init_loss,
+            "diagnostics": estimate.diagnostics,
+            "loss_trace_mean": trace.mean(dim=0)[::stride].tolist(),
+        },
+        figures={"loss_trace": figure},
+    )
+
+
+def run_trajectory(inputs: JobInputs) -> AnalysisReport:
+    """λ̂ per checkpoint (flagged ones get no value) with L_n(w*) overlaid."""
+    states = [model.state_dict() for model in inputs.models]
+    outcomes = llc_over_checkpoints(
+        inputs.models[0],
+        states,
+        inputs.dataset.as_tuple(),
+        loss_fn_for(inputs.dataset),
+        progress=inputs.progress,
+        device=inputs.device,
+        **inputs.params,
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "checkpoint": inputs.labels[outcome.index],
+            "llc": finite(outcome.llc) if outcome.llc is not None else None,
+            "init_loss": outcome.estimate.init_loss if outcome.estimate is not None else None,
+            "r_hat": outcome.estimate.diagnostics.get("r_hat") if outcome.estimate is not None else None,
+            "flagged": outcome.flagged,
+            "reasons": list(outcome.reasons),
+        }
+        for outcome in outcomes
+    ]
+    figure = new_figure(width=6.5, height=3.8)
+    ax = figure.subplots()
+    xs = list(range(len(rows)))
+    ax.plot(
+        [x for x, row in zip(xs, rows, strict=True) if row["llc"] is not None],
+        [row["llc"] for row in rows if row["llc"] is not None],
+        marker="o",
+        color="tab:blue",
+        label="λ̂",
+    )
+    flagged = [x for x, row in zip(xs, rows, strict=True) if row["flagged"]]
+    if flagged:
+        ax.scatter(flagged, [0.0] * len(flagged), marker="x", color="tab:red", label="flagged (no value)")
+    ax.set_xticks(xs, [row["checkpoint"] for row in rows], rotation=60, fontsize=6)
+    ax.set_ylabel("λ̂")
+    twin = ax.twinx()
+    twin.plot(
+        [x for x, row in zip(xs, rows, strict=True) if row["init_loss"] is not None],
+        [row["init_loss"] for row in rows if row["init_loss"] is not None],
+        color="tab:orange",
+        linestyle="--",
+        label="L_n(w*)",
+    )
+    twin.set_yscale("log")
+    twin.set_ylabel("training loss")
+    ax.legend(loc="upper left", fontsize=7)
+    twin.legend(loc="upper right", fontsize=7)
+    ax.set_title("LLC over the checkpoint series")
+    return AnalysisReport(metrics={"checkpoints": rows}, figures={"llc_trajectory": figure})

@@ -69,6 +69,8 @@ COVERED_BY = {
     "web:analysis_request": "analyses/test_pages.py",
     "web:analysis": "analyses/test_pages.py",
     "web:analysis_status": "analyses/test_pages.py",
+    "web:analysis_cancel": "analyses/test_series_plots_and_access.py",
+    "web:analysis_plot": "analyses/test_series_plots_and_access.py",
     "web:findings": "findings/test_finding_pages.py::test_the_list_never_shows_what_the_viewer_may_not_read",
     "web:finding_new": "findings/test_finding_pages.py::test_author_creates_shares_and_attaches_through_the_pages",
     "web:finding": "findings/test_finding_pages.py::test_the_list_never_shows_what_the_viewer_may_not_read",

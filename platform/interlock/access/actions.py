@@ -31,6 +31,8 @@ class Action(StrEnum):
     # checkpoints
     APPROVE_CHECKPOINT = "approve_checkpoint"
     REVOKE_APPROVAL = "revoke_approval"
+    ANALYSE = "analyse"  # request an approved analysis (not the weights)
+    DECIDE_ANALYSIS_ACCESS = "decide_analysis_access"
     # artifacts (decided through their parent)
     ATTACH = "attach"
     DOWNLOAD = "download"

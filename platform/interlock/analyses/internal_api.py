@@ -93,7 +93,7 @@ def claim_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any])
 
 @worker_call
 def blob_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any]) -> HttpResponseBase:
-    artifact = services.job_blob(ticket_id=ticket.ticket_id)
+    artifact = services.job_blob(ticket_id=ticket.ticket_id, location=str(payload.get("location", "")))
 
     def chunks() -> Any:
         with artifact_storage().open(artifact.storage_key, "rb") as blob:

@@ -39,13 +39,41 @@ class AnalysisRequest(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the current ticket was sent: the sweeper re-sends a queued job only once its last
+    # ticket is older than the lease, so a long backlog does not fill the queue with dead tickets.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    queue = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state", "lease_expires_at"])]
+        indexes = [
+            models.Index(fields=["state", "lease_expires_at"]),
+            models.Index(fields=["state", "dispatched_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.checkpoint_id} ({self.state})"
+
+
+class AnalysisInput(models.Model):
+    """The checkpoints a request runs on, in order: one, or a whole training series."""
+
+    request = models.ForeignKey(AnalysisRequest, on_delete=models.CASCADE, related_name="inputs")
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="+")
+    approval_id = models.BigIntegerField()
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["request", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "position"], name="analysis_input_position_unique"),
+            models.UniqueConstraint(
+                fields=["request", "checkpoint"], name="analysis_input_checkpoint_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"input {self.position} of {self.request_id}"
 
 
 class AnalysisResult(models.Model):

@@ -20,22 +20,29 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError as DatabaseIntegrityError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from analysis_workers.kinds import registry, validate_params
+from analysis_workers.datasets import MODEL_TEACHER_SCHEMA
+from analysis_workers.datasets import registry as dataset_registry
+from analysis_workers.kinds import check_inputs, registry, validate_params
+from analysis_workers.params import validate_params as validate_schema
 from interlock.access import Action
+from interlock.access.lookups import parse_uuid
 from interlock.analyses import keys
-from interlock.analyses.models import AnalysisRequest, AnalysisResult, AnalysisState
+from interlock.analyses.models import AnalysisInput, AnalysisRequest, AnalysisResult, AnalysisState
 from interlock.artifacts.models import Artifact
+from interlock.artifacts.parents import ArtifactParent
+from interlock.artifacts.services import artifact_record
+from interlock.artifacts.upload import EncryptingWriter
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
+from interlock.checkpoints.models import Checkpoint, CheckpointState
 from interlock.checkpoints.services import access_checkpoint_by_id, checkpoint_current_approval
 from interlock.core.errors import ApplicationError, Conflict, InvalidState, PolicyDenied
 from interlock.crypto.fields import open_text, seal_text
 from interlock.crypto.keys import data_key_open
 from interlock_wire import IntegrityError, JobTicket, TicketBlob, open_sealed, seal, sign_ticket
-
-DATASETS = {"regression": {"n": (100, 100_000, 2000), "noise": (0.0, 10.0, 0.1), "seed": (0, 2**31 - 1, 0)}}
 
 
 class JobRefused(ApplicationError):
@@ -44,22 +51,19 @@ class JobRefused(ApplicationError):
 
 
 def _dataset(raw: object) -> dict[str, Any]:
+    """A built-in dataset from the workers' registry, its params validated by the same schema.
+    "regression" is labelled by the checkpoint itself on the worker (so only n, noise, seed)."""
     raw = raw or {"name": "regression", "params": {}}
-    if not isinstance(raw, dict) or raw.get("name") not in DATASETS:
-        raise ApplicationError("Unknown dataset.", {"dataset": [f"one of {', '.join(DATASETS)}"]})
-    params = raw.get("params") or {}
-    schema = DATASETS[raw["name"]]
-    if not isinstance(params, dict) or set(params) - set(schema):
-        raise ApplicationError("Unknown dataset parameters.", {"dataset": [f"allowed: {', '.join(schema)}"]})
-    clean = {}
-    for name, (low, high, default) in schema.items():
-        value = params.get(name, default)
-        if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
-            raise ApplicationError(
-                "Dataset parameter out of range.", {"dataset": [f"{name} within {low}..{high}"]}
-            )
-        clean[name] = value
-    return {"name": raw["name"], "params": clean}
+    known = sorted(dataset_registry())
+    if not isinstance(raw, dict) or set(raw) - {"name", "params"} or raw.get("name") not in known:
+        raise ApplicationError("Unknown dataset.", {"dataset": [f"name one of {', '.join(known)}"]})
+    name = raw["name"]
+    schema = MODEL_TEACHER_SCHEMA if name == "regression" else dataset_registry()[name].params_schema
+    try:
+        params = validate_schema(schema, raw.get("params") or {})
+    except ValueError as problem:
+        raise ApplicationError("The dataset parameters are not valid.", {"dataset": [str(problem)]}) from None
+    return {"name": name, "params": params}
 
 
 def _refuse(actor: Any, checkpoint: Any, reason: str, **extra: Any) -> None:
@@ -70,48 +74,103 @@ def _refuse(actor: Any, checkpoint: Any, reason: str, **extra: Any) -> None:
         )
 
 
+def _series_inputs(checkpoint: Checkpoint) -> list[Checkpoint]:
+    """The checkpoint's whole series in order (uploaded ones only); just itself if it has none."""
+    if not checkpoint.series:
+        return [checkpoint]
+    return list(
+        Checkpoint.objects.select_related("owner_org", "artifact")
+        .filter(owner_org=checkpoint.owner_org, series=checkpoint.series, state=CheckpointState.UPLOADED)
+        .order_by("position", "created_at")
+    )
+
+
 def analysis_request_create(
     *, actor: Any, checkpoint_uuid: object, kind: str, params: object, dataset: object = None
 ) -> AnalysisRequest:
-    """Only registered kinds, on checkpoints whose current approval allows them, with valid params."""
-    checkpoint = access_checkpoint_by_id(actor, checkpoint_uuid, action=Action.DOWNLOAD)
-    if kind not in registry():
+    """Only registered kinds, on checkpoints whose current approval allows them, with valid params.
+    A series kind runs on every checkpoint of the chosen one's series, and each needs its own
+    current approval at the kind's level (and the same architecture)."""
+    checkpoint = access_checkpoint_by_id(actor, checkpoint_uuid, action=Action.ANALYSE)
+    analysis_kind = registry().get(kind)
+    if analysis_kind is None:
         raise ApplicationError(
             "Unknown analysis kind.", {"kind": [f"one of {', '.join(sorted(registry()))}"]}
         )
-    approval = checkpoint_current_approval(checkpoint)
-    if approval is None:
-        _refuse(actor, checkpoint, "no current approval")
-        raise PolicyDenied(
-            "This checkpoint has no current approval (unapproved, expired, revoked, or the file changed)."
-        )
-    if registry()[kind].access_level > approval.access_level:
-        _refuse(actor, checkpoint, "kind not allowed", kind=kind)
-        raise PolicyDenied(f"The approval (AL{approval.access_level}) does not allow '{kind}'.")
     try:
         clean = validate_params(kind, params if params is not None else {})
     except ValueError as problem:
         raise ApplicationError("The analysis parameters are not valid.", {"params": [str(problem)]}) from None
+    clean_dataset = _dataset(dataset)
+    try:
+        check_inputs(kind, family=str(checkpoint.spec.get("family")), dataset=clean_dataset["name"])
+    except ValueError as problem:
+        raise ApplicationError(
+            "This analysis does not fit the checkpoint.", {"kind": [str(problem)]}
+        ) from None
+    inputs = _series_inputs(checkpoint) if analysis_kind.series else [checkpoint]
+    approvals = []
+    for item in inputs:
+        approval = checkpoint_current_approval(item)
+        if approval is None:
+            _refuse(actor, item, "no current approval")
+            raise PolicyDenied(
+                f"Checkpoint '{item.name}' has no current approval "
+                "(unapproved, expired, revoked, or the file changed)."
+            )
+        if analysis_kind.access_level > approval.access_level:
+            _refuse(actor, item, "kind not allowed", kind=kind)
+            raise PolicyDenied(
+                f"The approval of '{item.name}' (AL{approval.access_level}) does not allow '{kind}'."
+            )
+        if item.spec != checkpoint.spec:
+            raise ApplicationError(
+                "The series mixes architectures.", {"checkpoint": [f"'{item.name}' has another spec"]}
+            )
+        approvals.append(approval)
     with transaction.atomic():
-        return _analysis_request_record(actor, checkpoint, approval.pk, kind, clean, _dataset(dataset))
-
-
-def _analysis_request_record(
-    actor: Any, checkpoint: Any, approval_id: int, kind: str, clean: dict[str, Any], dataset: dict[str, Any]
-) -> AnalysisRequest:
-    request = AnalysisRequest.objects.create(
-        requester=actor,
-        checkpoint=checkpoint,
-        approval_id=approval_id,
-        kind=kind,
-        params=clean,
-        dataset=dataset,
-    )
-    audit_record(
-        actor=actor, event=Event.ANALYSIS_REQUESTED, target=request, extra={"kind": kind, "params": clean}
-    )
-    transaction.on_commit(lambda: analysis_dispatch(request_id=request.pk))
+        request = AnalysisRequest.objects.create(
+            requester=actor,
+            checkpoint=checkpoint,
+            approval_id=approvals[inputs.index(checkpoint)].pk if checkpoint in inputs else approvals[-1].pk,
+            kind=kind,
+            params=clean,
+            dataset=clean_dataset,
+            queue=settings.ANALYSIS_QUEUE,
+        )
+        AnalysisInput.objects.bulk_create(
+            AnalysisInput(request=request, checkpoint=item, approval_id=approval.pk, position=index)
+            for index, (item, approval) in enumerate(zip(inputs, approvals, strict=True))
+        )
+        audit_record(
+            actor=actor,
+            event=Event.ANALYSIS_REQUESTED,
+            target=request,
+            extra={"kind": kind, "params": clean, "inputs": [str(item.uuid) for item in inputs]},
+        )
+        transaction.on_commit(functools.partial(analysis_dispatch, request_id=request.pk))
     return request
+
+
+def analysis_cancel(*, actor: Any, request: AnalysisRequest) -> AnalysisRequest:
+    """The requester (or an admin of the checkpoint's organisation) stops a job that has not
+    finished. A queued job never runs; a running one stops at its next progress report and
+    its result, if one still arrives, is refused."""
+    is_admin = (
+        getattr(actor, "role", "") == "admin" and actor.organisation_id == request.checkpoint.owner_org_id
+    )
+    if actor.pk != request.requester_id and not is_admin:
+        raise PolicyDenied("Only the requester or an admin of the owner organisation may cancel this.")
+    with transaction.atomic():
+        locked = AnalysisRequest.objects.select_for_update(of=("self",)).get(pk=request.pk)
+        if locked.state not in (AnalysisState.QUEUED, AnalysisState.RUNNING):
+            raise InvalidState(f"This analysis has already {locked.state}.")
+        locked.state = AnalysisState.CANCELLED
+        locked.message = "cancelled"
+        locked.finished_at = timezone.now()
+        locked.save(update_fields=["state", "message", "finished_at"])
+        audit_record(actor=actor, event=Event.ANALYSIS_CANCELLED, target=locked)
+    return locked
 
 
 def _blob_ad(ticket_id: str, artifact: Artifact) -> bytes:
@@ -119,38 +178,44 @@ def _blob_ad(ticket_id: str, artifact: Artifact) -> bytes:
 
 
 def analysis_ticket(request: AnalysisRequest) -> str:
-    """A fresh signed ticket for one attempt: params, the checkpoint blob and its sealed data key."""
-    checkpoint = request.checkpoint
-    artifact = checkpoint.artifact
-    assert artifact is not None  # noqa: S101 - approvals exist only for uploaded checkpoints
+    """A fresh signed ticket for one attempt: params, every input's blob, hash and sealed data key."""
     ticket_id = str(uuid.uuid4())
-    data_key = data_key_open(
-        key_version=artifact.key_version,
-        wrapped=bytes(artifact.wrapped_data_key),
-        object_id=str(artifact.uuid),
-    )
-    sealed = seal(keys.fleet_public_key(), data_key, _blob_ad(ticket_id, artifact))
-    now = time.time()
-    ticket = JobTicket(
-        ticket_id=ticket_id,
-        request_id=str(request.uuid),
-        kind=request.kind,
-        params=request.params,
-        blobs=(
+    blobs = []
+    labels = []
+    for item in request.inputs.select_related("checkpoint__artifact__key_version__organisation"):
+        checkpoint = item.checkpoint
+        artifact = checkpoint.artifact
+        if artifact is None:
+            raise InvalidState(f"Checkpoint '{checkpoint.name}' has no file.")
+        data_key = data_key_open(
+            key_version=artifact.key_version,
+            wrapped=bytes(artifact.wrapped_data_key),
+            object_id=str(artifact.uuid),
+        )
+        sealed = seal(keys.fleet_public_key(), data_key, _blob_ad(ticket_id, artifact))
+        blobs.append(
             TicketBlob(
                 location=str(artifact.uuid),
                 sha256=checkpoint.sha256,
                 size=artifact.size,
                 sealed_data_key=base64.urlsafe_b64encode(sealed).decode(),
                 associated_data=base64.urlsafe_b64encode(artifact.associated_data()).decode(),
-            ),
-        ),
+            )
+        )
+        labels.append(checkpoint.name if checkpoint.position is None else f"{checkpoint.position}")
+    now = time.time()
+    ticket = JobTicket(
+        ticket_id=ticket_id,
+        request_id=str(request.uuid),
+        kind=request.kind,
+        params=request.params,
+        blobs=tuple(blobs),
         fleet_id=settings.WORKER_FLEET_ID,
         issued_at=now,
         expires_at=now + settings.JOB_TICKET_SECONDS,
-        extra={"spec": checkpoint.spec, "dataset": request.dataset},
+        extra={"spec": request.checkpoint.spec, "dataset": request.dataset, "labels": labels},
     )
-    AnalysisRequest.objects.filter(pk=request.pk).update(ticket_id=ticket_id)
+    AnalysisRequest.objects.filter(pk=request.pk).update(ticket_id=ticket_id, dispatched_at=timezone.now())
     return sign_ticket(ticket, keys.platform_signing_key()).decode()
 
 
@@ -167,6 +232,7 @@ def analysis_dispatch(*, request_id: int) -> None:
         if request.state != AnalysisState.QUEUED:
             return
         token = analysis_ticket(request)
+        queue = request.queue or settings.ANALYSIS_QUEUE
         audit_record(
             actor=None,
             event=Event.ANALYSIS_DISPATCHED,
@@ -174,7 +240,7 @@ def analysis_dispatch(*, request_id: int) -> None:
             extra={"ticket": str(request.ticket_id)},
             actor_label="dispatcher",
         )
-    app.send_task("analysis.run", args=[token], queue=settings.ANALYSIS_QUEUE)
+    app.send_task("analysis.run", args=[token], queue=queue)
 
 
 def _by_ticket(ticket_id: str) -> AnalysisRequest:
@@ -207,8 +273,8 @@ def job_claim(*, ticket: JobTicket, worker_host: str, device: str) -> Claim:
     refusal = None
     if request.attempts >= settings.JOB_MAX_ATTEMPTS:
         refusal = f"gave up after {request.attempts} attempts"
-    elif checkpoint_current_approval(request.checkpoint) is None:
-        refusal = "the checkpoint's approval ended before the job ran"
+    elif any(checkpoint_current_approval(item.checkpoint) is None for item in request.inputs.all()):
+        refusal = "a checkpoint's approval ended before the job ran"
     if refusal is not None:
         request.state = AnalysisState.FAILED
         request.message = refusal
@@ -258,34 +324,82 @@ def job_progress(*, ticket_id: str, progress: float, message: str) -> bool:
 
 @transaction.atomic
 def job_result(*, ticket_id: str, sealed_result: bytes) -> AnalysisResult:
+    """Record the worker's sealed result once: metrics sealed under the owner org's key, each plot
+    an encrypted artifact of the analysis (PNG checked by its signature and size)."""
     request = _by_ticket(ticket_id)
     if request.state != AnalysisState.RUNNING:
         raise Conflict("This job is not running.")
     try:
-        metrics = json.loads(
+        payload = json.loads(
             open_sealed(
                 keys.platform_result_key(), sealed_result, f"interlock/result/v1|{ticket_id}".encode()
             )
         )
     except (IntegrityError, ValueError):
         raise JobRefused("The result is not sealed to this platform for this ticket.") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("metrics"), dict):
+        raise JobRefused("The result has no metrics object.")
+    plots = _decoded_plots(payload.get("plots") or {}, registry()[request.kind].plots)
     result = AnalysisResult(request=request)
     result.metrics_sealed = seal_text(
         org=request.checkpoint.owner_org,
         object_id=f"analysis-result:{request.uuid}",
-        text=json.dumps(metrics),
+        text=json.dumps({"metrics": payload["metrics"], "seconds": payload.get("seconds")}),
     )
     try:
         with transaction.atomic():
             result.save()
     except DatabaseIntegrityError:
         raise Conflict("This job already has a result.") from None
+    for name, png in plots.items():
+        _store_plot(request, name, png)
     request.state = AnalysisState.SUCCEEDED
     request.progress = 1.0
     request.finished_at = timezone.now()
     request.save(update_fields=["state", "progress", "finished_at"])
-    audit_record(actor=None, event=Event.ANALYSIS_SUCCEEDED, target=request, actor_label="worker")
+    audit_record(
+        actor=None,
+        event=Event.ANALYSIS_SUCCEEDED,
+        target=request,
+        extra={"plots": sorted(plots)},
+        actor_label="worker",
+    )
     return result
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_PLOT_BYTES = 4 * 1024 * 1024
+
+
+def _decoded_plots(raw: object, allowed: tuple[str, ...]) -> dict[str, bytes]:
+    """Only the kind's registered plot names, each a PNG of bounded size; anything else refuses the result."""
+    if not isinstance(raw, dict) or len(raw) > len(allowed):
+        raise JobRefused("The result's plots are not an object of the kind's plots.")
+    plots = {}
+    for name, encoded in raw.items():
+        if name not in allowed or not isinstance(encoded, str):
+            raise JobRefused("The result names a plot this kind does not draw.")
+        try:
+            png = base64.urlsafe_b64decode(encoded)
+        except ValueError:
+            raise JobRefused("A plot is not base64url.") from None
+        if not png.startswith(PNG_SIGNATURE) or len(png) > MAX_PLOT_BYTES:
+            raise JobRefused("A plot is not a PNG image of at most 4 MiB.")
+        plots[name] = png
+    return plots
+
+
+def _store_plot(request: AnalysisRequest, name: str, png: bytes) -> None:
+    """Encrypt the plot into artifact storage under the owner org's key, as a child of the analysis."""
+    parent = ArtifactParent("analysis", str(request.uuid), request.checkpoint.owner_org, kind="plot")
+    writer = EncryptingWriter(parent=parent, filename=f"{request.kind}-{name}.png", media_type="image/png")
+    try:
+        writer.write(png)
+        blob = writer.finish()
+    except Exception:
+        writer.abort()
+        raise
+    artifact_record(actor=request.requester, blob=blob)
 
 
 @transaction.atomic
@@ -322,17 +436,23 @@ def analysis_metrics(request: AnalysisRequest) -> dict[str, Any] | None:
         object_id=f"analysis-result:{request.uuid}",
         sealed=result.metrics_sealed,
     )
-    return json.loads(text)
+    stored = json.loads(text)
+    return {**stored["metrics"], "seconds": stored.get("seconds")}
 
 
-def job_blob(*, ticket_id: str) -> Artifact:
-    """The (encrypted) checkpoint blob of a running job, for the worker to fetch."""
-    request = (
-        AnalysisRequest.objects.select_related("checkpoint__artifact").filter(ticket_id=ticket_id).first()
-    )
-    if request is None or request.state != AnalysisState.RUNNING or request.checkpoint.artifact is None:
+def job_blob(*, ticket_id: str, location: str) -> Artifact:
+    """One (encrypted) input blob of a running job, for the worker to fetch; only the job's own inputs."""
+    request = AnalysisRequest.objects.filter(ticket_id=ticket_id).first()
+    if request is None or request.state != AnalysisState.RUNNING:
         raise InvalidState("No running job for this ticket.")
-    return request.checkpoint.artifact
+    item = (
+        AnalysisInput.objects.select_related("checkpoint__artifact")
+        .filter(request=request, checkpoint__artifact__uuid=parse_uuid(location))
+        .first()
+    )
+    if item is None or item.checkpoint.artifact is None:
+        raise InvalidState("That blob is not an input of this job.")
+    return item.checkpoint.artifact
 
 
 def analysis_sweep() -> dict[str, int]:
@@ -359,8 +479,10 @@ def analysis_sweep() -> dict[str, int]:
             request.save(update_fields=["state", "message", "finished_at"])
             if request.state == AnalysisState.QUEUED:
                 transaction.on_commit(functools.partial(analysis_dispatch, request_id=request.pk))
+    cutoff = now - timedelta(seconds=settings.JOB_LEASE_SECONDS)
     stale = AnalysisRequest.objects.filter(
-        state=AnalysisState.QUEUED, created_at__lt=now - timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        Q(dispatched_at__lt=cutoff) | Q(dispatched_at__isnull=True, created_at__lt=cutoff),
+        state=AnalysisState.QUEUED,
     ).values_list("pk", flat=True)
     for pk in stale:
         analysis_dispatch(request_id=pk)

@@ -10,14 +10,18 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from interlock.access import Action, can
-from interlock.access.lookups import parse_uuid
 from interlock.accounts.models import TokenScope
 from interlock.accounts.requests import person_of
+from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisRequest
-from interlock.analyses.services import analysis_metrics, analysis_request_create
+from interlock.analyses.services import analysis_cancel, analysis_metrics, analysis_request_create
 from interlock.api.serializers import StrictSerializer
-from interlock.core.errors import NotFound
+from interlock.artifacts.models import Artifact
+from interlock.checkpoints.services import (
+    analysis_access_decide,
+    analysis_access_pending,
+    analysis_access_request,
+)
 
 
 class AnalysisInput(StrictSerializer):
@@ -25,20 +29,6 @@ class AnalysisInput(StrictSerializer):
     kind = serializers.CharField(max_length=40)
     params = serializers.JSONField(required=False, default=dict)
     dataset = serializers.JSONField(required=False, default=None)
-
-
-def access_analysis_by_id(person: Any, analysis_uuid: object) -> AnalysisRequest:
-    """Visible to its requester and to whoever may fetch the checkpoint's weights; 404 otherwise."""
-    request = (
-        AnalysisRequest.objects.select_related("checkpoint__owner_org", "checkpoint__artifact")
-        .filter(uuid=parse_uuid(analysis_uuid))
-        .first()
-    )
-    if request is None:
-        raise NotFound
-    if request.requester_id != person.pk and not can(person, Action.DOWNLOAD, request.checkpoint):
-        raise NotFound
-    return request
 
 
 def analysis_body(request: AnalysisRequest) -> dict[str, Any]:
@@ -57,7 +47,14 @@ def analysis_body(request: AnalysisRequest) -> dict[str, Any]:
         "created_at": request.created_at,
         "started_at": request.started_at,
         "finished_at": request.finished_at,
+        "inputs": [str(item.checkpoint.uuid) for item in request.inputs.select_related("checkpoint")],
         "metrics": analysis_metrics(request) if request.state == "succeeded" else None,
+        "plots": [
+            {"id": str(artifact.uuid), "name": artifact.filename, "size": artifact.size}
+            for artifact in Artifact.objects.filter(parent_type="analysis", parent_id=request.uuid).order_by(
+                "filename"
+            )
+        ],
     }
 
 
@@ -78,6 +75,88 @@ class AnalysisListApi(GenericAPIView):
             dataset=data["dataset"],
         )
         return Response(analysis_body(created), status=status.HTTP_201_CREATED)
+
+
+class AnalysisCancelApi(GenericAPIView):
+    serializer_class = AnalysisInput
+    required_scope = TokenScope.ANALYSES
+
+    @extend_schema(operation_id="analyses_cancel", request=None, responses=dict)
+    def post(self, request: Request, analysis_id: str) -> Response:
+        person = person_of(request)
+        cancelled = analysis_cancel(actor=person, request=access_analysis_by_id(person, analysis_id))
+        return Response(analysis_body(cancelled))
+
+
+class AnalysisAccessInput(StrictSerializer):
+    checkpoint = serializers.UUIDField()
+    reason = serializers.CharField(max_length=1000)
+
+
+class AnalysisAccessDecision(StrictSerializer):
+    approve = serializers.BooleanField()
+    days = serializers.IntegerField(required=False, default=30)
+
+
+class AnalysisAccessListApi(GenericAPIView):
+    """Ask another organisation for analysis access to one of its checkpoints; admins list pending asks."""
+
+    serializer_class = AnalysisAccessInput
+    required_scope = TokenScope.ANALYSES
+
+    @extend_schema(operation_id="analysis_access_request", request=AnalysisAccessInput, responses={202: dict})
+    def post(self, request: Request) -> Response:
+        serializer = AnalysisAccessInput(data=request.data if request.data is not None else {})
+        serializer.is_valid(raise_exception=True)
+        analysis_access_request(
+            actor=person_of(request),
+            checkpoint_uuid=serializer.validated_data["checkpoint"],
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(
+            {
+                "status": "submitted",
+                "detail": "If that checkpoint exists, its organisation's admins were asked.",
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(operation_id="analysis_access_pending", responses=dict)
+    def get(self, request: Request) -> Response:
+        pending = analysis_access_pending(actor=person_of(request))
+        return Response(
+            {
+                "results": [
+                    {
+                        "id": str(grant.uuid),
+                        "checkpoint": str(grant.checkpoint.uuid),
+                        "checkpoint_name": grant.checkpoint.name,
+                        "grantee": grant.grantee.display_name,
+                        "grantee_org": grant.grantee.organisation.name,
+                        "reason": grant.reason,
+                        "created_at": grant.created_at,
+                    }
+                    for grant in pending
+                ]
+            }
+        )
+
+
+class AnalysisAccessDecideApi(GenericAPIView):
+    serializer_class = AnalysisAccessDecision
+    required_scope = TokenScope.WRITE
+
+    @extend_schema(operation_id="analysis_access_decide", request=AnalysisAccessDecision, responses=dict)
+    def post(self, request: Request, grant_id: str) -> Response:
+        serializer = AnalysisAccessDecision(data=request.data if request.data is not None else {})
+        serializer.is_valid(raise_exception=True)
+        grant = analysis_access_decide(
+            actor=person_of(request),
+            grant_uuid=grant_id,
+            approve=serializer.validated_data["approve"],
+            days=serializer.validated_data["days"],
+        )
+        return Response({"id": str(grant.uuid), "state": grant.state, "expires_at": grant.expires_at})
 
 
 class AnalysisDetailApi(GenericAPIView):

@@ -3,7 +3,6 @@ and the registry of analysis kinds."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -12,6 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from analysis_workers.datasets import registry as dataset_registry
 from analysis_workers.kinds import registry
 from interlock.access import Action, visible
 from interlock.accounts.requests import person_of
@@ -127,4 +127,9 @@ class AnalysisKindListApi(GenericAPIView):
 
     @extend_schema(operation_id="analysis_kinds_list", responses=dict)
     def get(self, request: Request) -> Response:
-        return Response([dataclasses.asdict(kind) for kind in registry().values()])
+        return Response(
+            {
+                "kinds": [kind.as_json() for kind in registry().values()],
+                "datasets": [dataset.as_json() for dataset in dataset_registry().values()],
+            }
+        )

@@ -116,6 +116,17 @@ urlpatterns = [
     ),
     path("analyses/", analysis_views.AnalysisListApi.as_view(), name="analysis-list"),
     path("analyses/<str:analysis_id>/", analysis_views.AnalysisDetailApi.as_view(), name="analysis-detail"),
+    path(
+        "analyses/<str:analysis_id>/cancel/",
+        analysis_views.AnalysisCancelApi.as_view(),
+        name="analysis-cancel",
+    ),
+    path("analysis-access/", analysis_views.AnalysisAccessListApi.as_view(), name="analysis-access-list"),
+    path(
+        "analysis-access/<str:grant_id>/decide/",
+        analysis_views.AnalysisAccessDecideApi.as_view(),
+        name="analysis-access-decide",
+    ),
     path("analysis-kinds/", checkpoint_views.AnalysisKindListApi.as_view(), name="analysis-kind-list"),
     path("artifacts/", artifact_views.ArtifactListApi.as_view(), name="artifact-list"),
     path("artifacts/<str:artifact_id>/", artifact_views.ArtifactDetailApi.as_view(), name="artifact-detail"),

@@ -5,6 +5,10 @@
 - Upload the file: the uploader, once, while the checkpoint awaits its file.
 - Approve: a steward who is not the uploader, once the file is there.
 - Revoke: any steward.
+- Analyse (request an approved analysis, never the weights): cleared members of the owner
+  organisation, and people from other organisations holding a current analysis-access grant
+  that an admin of the owner organisation approved. Grantees also see the checkpoint.
+- Decide analysis-access requests: admins of the owner organisation.
 """
 
 from __future__ import annotations
@@ -12,12 +16,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from interlock.access import policy
 from interlock.access.actions import Action, Decision, allow, deny
 from interlock.artifacts.parents import ArtifactParent, register_parent
-from interlock.checkpoints.models import Checkpoint, CheckpointState
+from interlock.checkpoints.models import (
+    AnalysisAccessGrant,
+    AnalysisAccessState,
+    Checkpoint,
+    CheckpointState,
+)
 from interlock.findings.access import _max_visible_tier, clearance_allows
+
+
+def _has_analysis_grant(person: Any, checkpoint: Checkpoint) -> bool:
+    return AnalysisAccessGrant.objects.filter(
+        checkpoint=checkpoint,
+        grantee=person,
+        state=AnalysisAccessState.APPROVED,
+        expires_at__gt=timezone.now(),
+    ).exists()
 
 
 def checkpoint_rule(person: Any, action: Action, checkpoint: Checkpoint) -> Decision:
@@ -25,9 +44,24 @@ def checkpoint_rule(person: Any, action: Action, checkpoint: Checkpoint) -> Deci
         person, checkpoint.hazard_tier
     )
     if action == Action.VIEW:
+        if member or person.is_steward:
+            return allow("member or steward")
         return (
-            allow("member or steward") if member or person.is_steward else deny("not the owner organisation")
+            allow("analysis grantee")
+            if _has_analysis_grant(person, checkpoint)
+            else deny("not the owner organisation")
         )
+    if action == Action.ANALYSE:
+        if member:
+            return allow("member")
+        return (
+            allow("analysis grantee")
+            if _has_analysis_grant(person, checkpoint)
+            else deny("no analysis access")
+        )
+    if action == Action.DECIDE_ANALYSIS_ACCESS:
+        is_admin = person.organisation_id == checkpoint.owner_org_id and person.role == "admin"
+        return allow("owner admin") if is_admin else deny("only the owner organisation's admins decide")
     if action == Action.DOWNLOAD:
         return (
             allow("member") if member else deny("weights go to the owner organisation's cleared members only")
@@ -56,7 +90,12 @@ def checkpoint_rule(person: Any, action: Action, checkpoint: Checkpoint) -> Deci
 def visible_checkpoints(person: Any, queryset: QuerySet[Checkpoint]) -> QuerySet[Checkpoint]:
     if person.is_steward:
         return queryset
-    return queryset.filter(Q(owner_org_id=person.organisation_id), hazard_tier__lte=_max_visible_tier(person))
+    granted = AnalysisAccessGrant.objects.filter(
+        grantee=person, state=AnalysisAccessState.APPROVED, expires_at__gt=timezone.now()
+    ).values("checkpoint_id")
+    return queryset.filter(
+        Q(owner_org_id=person.organisation_id, hazard_tier__lte=_max_visible_tier(person)) | Q(pk__in=granted)
+    )
 
 
 def _checkpoint_parent(person: Any, parent_id: str, action: Action) -> ArtifactParent:

@@ -83,3 +83,43 @@ class CheckpointApproval(models.Model):
             and bool(checkpoint.sha256)
             and self.sha256 == checkpoint.sha256
         )
+
+
+class AnalysisAccessState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    REVOKED = "revoked", "Revoked"
+
+
+class AnalysisAccessGrant(models.Model):
+    """Someone from another organisation may request analyses on a checkpoint (never fetch its
+    weights) once an admin of the owner organisation approved their request, until it expires."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="access_grants")
+    grantee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=1000)
+    state = models.CharField(
+        max_length=16, choices=AnalysisAccessState.choices, default=AnalysisAccessState.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"analysis access to {self.checkpoint_id} for {self.grantee_id} ({self.state})"
+
+    def is_current(self, *, now: object | None = None) -> bool:
+        moment = now or timezone.now()
+        return (
+            self.state == AnalysisAccessState.APPROVED
+            and self.expires_at is not None
+            and self.expires_at > moment  # type: ignore[operator]
+        )

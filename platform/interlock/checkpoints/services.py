@@ -10,13 +10,20 @@ from django.utils import timezone
 
 from analysis_workers.kinds import allowed_kinds
 from analysis_workers.specs import CheckpointError, validate_spec
-from interlock.access import Action
-from interlock.access.lookups import access_by_uuid
+from interlock.access import Action, can
+from interlock.access.gate import network_gate
+from interlock.access.lookups import access_by_uuid, parse_uuid
 from interlock.accounts.models import Person
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
-from interlock.checkpoints.models import Checkpoint, CheckpointApproval, CheckpointState
-from interlock.core.errors import ApplicationError, InvalidState, NotFound
+from interlock.checkpoints.models import (
+    AnalysisAccessGrant,
+    AnalysisAccessState,
+    Checkpoint,
+    CheckpointApproval,
+    CheckpointState,
+)
+from interlock.core.errors import ApplicationError, InvalidState, NotFound, PolicyDenied
 from interlock.findings.access import clearance_allows
 
 MAX_APPROVAL_DAYS = 365
@@ -142,3 +149,68 @@ def checkpoint_current_approval(checkpoint: Checkpoint) -> CheckpointApproval | 
 def checkpoint_allowed_kinds(checkpoint: Checkpoint) -> list[str]:
     approval = checkpoint_current_approval(checkpoint)
     return allowed_kinds(approval.access_level) if approval else []
+
+
+MAX_ANALYSIS_ACCESS_DAYS = 180
+
+
+def analysis_access_request(*, actor: Person, checkpoint_uuid: object, reason: str) -> None:
+    """Ask the owner organisation's admins for analysis access to a checkpoint.
+
+    Answers the same whether or not the checkpoint exists or is visible (an outsider must not
+    learn which ids exist); a request is recorded only for an existing checkpoint of another
+    organisation, once while one is pending."""
+    if not network_gate(actor):
+        raise PolicyDenied("Your account cannot make requests right now.")
+    reason = reason.strip()
+    if not 10 <= len(reason) <= 1000:
+        raise ApplicationError("Say why you need access.", {"reason": ["10 to 1000 characters"]})
+    checkpoint = Checkpoint.objects.filter(uuid=parse_uuid(checkpoint_uuid)).first()
+    if checkpoint is None or checkpoint.owner_org_id == actor.organisation_id:
+        return
+    with transaction.atomic():
+        pending = AnalysisAccessGrant.objects.select_for_update().filter(
+            checkpoint=checkpoint, grantee=actor, state=AnalysisAccessState.PENDING
+        )
+        if pending.exists():
+            return
+        grant = AnalysisAccessGrant.objects.create(checkpoint=checkpoint, grantee=actor, reason=reason)
+        audit_record(actor=actor, event=Event.ANALYSIS_ACCESS_REQUESTED, target=grant)
+
+
+def analysis_access_pending(*, actor: Person) -> Any:
+    """Requests an admin of the owner organisation may decide (none for anyone else)."""
+    if actor.role != "admin" or not network_gate(actor):
+        return AnalysisAccessGrant.objects.none()
+    return AnalysisAccessGrant.objects.select_related("checkpoint", "grantee__organisation").filter(
+        checkpoint__owner_org_id=actor.organisation_id, state=AnalysisAccessState.PENDING
+    )
+
+
+def analysis_access_decide(
+    *, actor: Person, grant_uuid: object, approve: bool, days: int = 30
+) -> AnalysisAccessGrant:
+    """An admin of the owner organisation approves (with an expiry) or rejects a pending request."""
+    grant = (
+        AnalysisAccessGrant.objects.select_related("checkpoint").filter(uuid=parse_uuid(grant_uuid)).first()
+    )
+    if grant is None or not can(actor, Action.DECIDE_ANALYSIS_ACCESS, grant.checkpoint):
+        raise NotFound
+    if not 1 <= days <= MAX_ANALYSIS_ACCESS_DAYS:
+        raise ApplicationError("Access is granted for 1 to 180 days.", {"days": ["1 to 180"]})
+    with transaction.atomic():
+        locked = AnalysisAccessGrant.objects.select_for_update().get(pk=grant.pk)
+        if locked.state != AnalysisAccessState.PENDING:
+            raise InvalidState(f"This request was already {locked.state}.")
+        locked.state = AnalysisAccessState.APPROVED if approve else AnalysisAccessState.REJECTED
+        locked.decided_by = actor
+        locked.decided_at = timezone.now()
+        locked.expires_at = timezone.now() + timedelta(days=days) if approve else None
+        locked.save(update_fields=["state", "decided_by", "decided_at", "expires_at"])
+        audit_record(
+            actor=actor,
+            event=Event.ANALYSIS_ACCESS_DECIDED,
+            target=locked,
+            extra={"approved": approve, "days": days if approve else 0},
+        )
+    return locked

@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from analysis_workers.datasets import registry as dataset_registry
 from analysis_workers.kinds import registry
-from interlock.access import visible
+from interlock.access import Action, visible
+from interlock.access.lookups import parse_uuid
 from interlock.accounts.requests import person_of
+from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisRequest
-from interlock.analyses.services import analysis_metrics, analysis_request_create
-from interlock.api.analysis_views import access_analysis_by_id
+from interlock.analyses.services import analysis_cancel, analysis_metrics, analysis_request_create
+from interlock.artifacts.models import Artifact
+from interlock.artifacts.services import artifact_download_begin, artifact_plaintext
 from interlock.checkpoints.models import Checkpoint
 from interlock.checkpoints.services import checkpoint_allowed_kinds, checkpoint_current_approval
 from interlock.core.errors import ApplicationError, NotFound
@@ -32,7 +37,11 @@ def analyses_view(request: HttpRequest) -> HttpResponse:
         for c in checkpoints
     ]
     mine = AnalysisRequest.objects.filter(requester=person).select_related("checkpoint")[:50]
-    return render(request, "web/analyses/list.html", {"rows": rows, "analyses": mine, "kinds": registry()})
+    return render(
+        request,
+        "web/analyses/list.html",
+        {"rows": rows, "analyses": mine, "kinds": registry(), "datasets": sorted(dataset_registry())},
+    )
 
 
 @member_required
@@ -41,14 +50,16 @@ def analysis_request_view(request: HttpRequest) -> HttpResponse:
     person = person_of(request)
     try:
         params = json.loads(request.POST.get("params") or "{}")
+        dataset_params = json.loads(request.POST.get("dataset_params") or "{}")
         created = analysis_request_create(
             actor=person,
             checkpoint_uuid=request.POST.get("checkpoint", ""),
             kind=request.POST.get("kind", ""),
             params=params,
+            dataset={"name": request.POST.get("dataset") or "regression", "params": dataset_params},
         )
     except json.JSONDecodeError:
-        messages.error(request, 'Parameters must be a JSON object, e.g. {"num_draws": 500}.')
+        messages.error(request, 'Parameters must be JSON objects, e.g. {"num_draws": 500}.')
         return redirect("web:analyses")
     except NotFound:
         raise
@@ -62,7 +73,48 @@ def analysis_request_view(request: HttpRequest) -> HttpResponse:
 def _context(request: HttpRequest, analysis_id: str) -> dict[str, object]:
     analysis = access_analysis_by_id(person_of(request), analysis_id)
     metrics = analysis_metrics(analysis) if analysis.state == "succeeded" else None
-    return {"analysis": analysis, "metrics": metrics, "percent": round(analysis.progress * 100)}
+    plots = Artifact.objects.filter(parent_type="analysis", parent_id=analysis.uuid).order_by("filename")
+    return {
+        "analysis": analysis,
+        "metrics": metrics,
+        "metrics_json": json.dumps(metrics, indent=1)[:20000] if metrics else "",
+        "plots": list(plots) if metrics else [],
+        "percent": round(analysis.progress * 100),
+        "can_cancel": analysis.state in ("queued", "running")
+        and analysis.requester_id == person_of(request).pk,
+    }
+
+
+@member_required
+@require_POST
+def analysis_cancel_view(request: HttpRequest, analysis_id: str) -> HttpResponse:
+    person = person_of(request)
+    try:
+        analysis_cancel(actor=person, request=access_analysis_by_id(person, analysis_id))
+    except NotFound:
+        raise
+    except ApplicationError as failure:
+        messages.error(request, failure.message)
+    return redirect("web:analysis", analysis_id)
+
+
+@member_required
+def analysis_plot_view(request: HttpRequest, analysis_id: str, plot_id: str) -> HttpResponseBase:
+    """A plot of the analysis, shown inline as a PNG; authenticated while it streams, audited."""
+    person = person_of(request)
+    analysis = access_analysis_by_id(person, analysis_id, action=Action.DOWNLOAD)
+    artifact = Artifact.objects.filter(
+        uuid=parse_uuid(plot_id), parent_type="analysis", parent_id=analysis.uuid, media_type="image/png"
+    ).first()
+    if artifact is None:
+        raise NotFound
+    chunks = artifact_plaintext(artifact)
+    artifact_download_begin(actor=person, artifact=artifact)
+    response = StreamingHttpResponse(chunks, content_type="image/png")
+    response["Content-Length"] = str(artifact.size)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @member_required

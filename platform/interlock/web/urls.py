@@ -42,6 +42,12 @@ urlpatterns = [
     path("analyses/request/", analysis_views.analysis_request_view, name="analysis_request"),
     path("analyses/<str:analysis_id>/", analysis_views.analysis_view, name="analysis"),
     path("analyses/<str:analysis_id>/status/", analysis_views.analysis_status_view, name="analysis_status"),
+    path("analyses/<str:analysis_id>/cancel/", analysis_views.analysis_cancel_view, name="analysis_cancel"),
+    path(
+        "analyses/<str:analysis_id>/plots/<str:plot_id>.png",
+        analysis_views.analysis_plot_view,
+        name="analysis_plot",
+    ),
     path("findings/", finding_views.finding_list_view, name="findings"),
     path("findings/new/", finding_views.finding_new_view, name="finding_new"),
     path("findings/<str:finding_id>/", finding_views.finding_detail_view, name="finding"),

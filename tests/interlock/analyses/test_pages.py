@@ -36,8 +36,8 @@ def test_request_follow_and_read_results_in_the_pages(
         org=checkpoint.owner_org,
         object_id=f"analysis-result:{analysis.uuid}",
         text=(
-            '{"llc_mean": 4.2, "llc_std": 0.1, "llc_per_chain": [4.1, 4.3], "init_loss": 0.01,'
-            ' "diagnostics": {"r_hat": 1.0, "ess": 300, "nbeta": 50}, "seconds": 1.5}'
+            '{"metrics": {"llc_mean": 4.2, "llc_std": 0.1, "llc_per_chain": [4.1, 4.3], "init_loss": 0.01,'
+            ' "diagnostics": {"r_hat": 1.0, "ess": 300, "nbeta": 50}}, "seconds": 1.5}'
         ),
     )
     result.save()

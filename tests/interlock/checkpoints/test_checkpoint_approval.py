@@ -112,7 +112,8 @@ def test_approval_rules_steward_not_uploader_and_exact_hash(lab) -> None:
         )
     _approve(lab, checkpoint["id"], checkpoint["sha256"], level=3)
     read = lab["api"](lab["colleague"]).get(f"/api/v1/checkpoints/{checkpoint['id']}/").json()
-    assert read["allowed_kinds"] == allowed_kinds(3) == ["llc"] and read["approval"]["access_level"] == 3
+    assert read["allowed_kinds"] == allowed_kinds(3) and read["approval"]["access_level"] == 3
+    assert "llc" in allowed_kinds(3) and "llc" not in allowed_kinds(2) and "head_ablation" in allowed_kinds(2)
     assert AuditEvent.objects.filter(event="CHECKPOINT_APPROVED").count() == 1
 
 
@@ -174,5 +175,13 @@ def test_stewards_see_checkpoints_but_only_members_fetch_the_weights(lab) -> Non
 
 
 def test_kinds_registry_is_served(lab) -> None:
-    kinds = lab["api"](lab["colleague"]).get("/api/v1/analysis-kinds/").json()
-    assert [k["name"] for k in kinds] == ["llc"] and kinds[0]["access_level"] == 3
+    served = lab["api"](lab["colleague"]).get("/api/v1/analysis-kinds/").json()
+    kinds = {k["name"]: k for k in served["kinds"]}
+    assert {"llc", "llc_trajectory", "attention_patterns", "head_ablation"} <= set(kinds)
+    assert kinds["llc"]["access_level"] == 3 and kinds["attention_patterns"]["access_level"] == 2
+    assert kinds["llc_trajectory"]["series"] and kinds["head_ablation"]["families"] == ["transformer"]
+    assert {d["name"] for d in served["datasets"]} == {
+        "regression",
+        "modular_addition",
+        "induction_sequences",
+    }

@@ -1,0 +1,69 @@
+"""Who sees an analysis, its metrics and its plots: the result audience.
+
+An analysis is seen by its requester (also a grantee from another organisation) and by the
+owner organisation's members cleared for the checkpoint's hazard tier — the people who may
+see the weights it was computed from. Nobody else, stewards included: results of a private
+checkpoint can carry what its weights carry. Plots are artifacts whose parent is the analysis,
+so they are visible exactly when the analysis is; nobody attaches to an analysis by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from interlock.access import policy
+from interlock.access.actions import Action, Decision, allow, deny
+from interlock.access.lookups import access_by_uuid
+from interlock.analyses.models import AnalysisRequest
+from interlock.artifacts.parents import ArtifactParent, register_parent
+from interlock.core.errors import NotFound
+from interlock.findings.access import _max_visible_tier, clearance_allows
+
+
+def _owner_member(person: Any, request: AnalysisRequest) -> bool:
+    checkpoint = request.checkpoint
+    return person.organisation_id == checkpoint.owner_org_id and clearance_allows(
+        person, checkpoint.hazard_tier
+    )
+
+
+def analysis_rule(person: Any, action: Action, request: AnalysisRequest) -> Decision:
+    audience = person.pk == request.requester_id or _owner_member(person, request)
+    if action in (Action.VIEW, Action.DOWNLOAD):
+        return allow("result audience") if audience else deny("not in the result audience")
+    return deny(f"{action} does not apply to analyses")
+
+
+def visible_analyses(person: Any, queryset: QuerySet[AnalysisRequest]) -> QuerySet[AnalysisRequest]:
+    return queryset.filter(
+        Q(requester_id=person.pk)
+        | Q(
+            checkpoint__owner_org_id=person.organisation_id,
+            checkpoint__hazard_tier__lte=_max_visible_tier(person),
+        )
+    )
+
+
+def access_analysis_by_id(
+    person: Any, analysis_uuid: object, *, action: Action = Action.VIEW
+) -> AnalysisRequest:
+    """The analysis if `person` is in its audience; NotFound (404) otherwise, never a 403."""
+    return access_by_uuid(
+        person,
+        AnalysisRequest.objects.select_related("checkpoint__owner_org", "checkpoint__artifact", "requester"),
+        analysis_uuid,
+        action=action,
+    )
+
+
+def _analysis_parent(person: Any, parent_id: str, action: Action) -> ArtifactParent:
+    if action not in (Action.VIEW, Action.DOWNLOAD):
+        raise NotFound  # plots are written by the platform from a worker's sealed result only
+    request = access_analysis_by_id(person, parent_id, action=action)
+    return ArtifactParent("analysis", str(request.uuid), request.checkpoint.owner_org, kind="plot")
+
+
+policy.register(AnalysisRequest, rule=analysis_rule, filter_=visible_analyses)
+register_parent("analysis", _analysis_parent)

@@ -1,0 +1,280 @@
+"""Series kinds, plots as encrypted artifacts, cancelling, and analysis access for other organisations.
+
+The end-to-end test runs a real worker process on the configured broker against a live platform:
+a transformer checkpoint series is uploaded, approved, analysed (LLC trajectory and attention
+patterns on modular addition), and its plots are served only to the result audience.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import timedelta
+
+import pytest
+import torch
+from django.utils import timezone
+
+from analysis_workers import zoo
+from interlock.analyses.models import AnalysisRequest, AnalysisState
+from interlock.analyses.services import (
+    _decoded_plots,
+    analysis_cancel,
+    analysis_request_create,
+    analysis_sweep,
+)
+from interlock.artifacts.models import Artifact
+from interlock.audit.models import AuditEvent
+from interlock.checkpoints.models import AnalysisAccessGrant
+from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
+from interlock.core.errors import ApplicationError, NotFound, PolicyDenied
+from tests.interlock.analyses.test_pipeline import _reset_connections, _start_worker, _wait
+from tests.interlock.builders import PASSWORD
+
+P = 7
+SPEC = {
+    "family": "transformer",
+    "config": {
+        "d_vocab": P + 1,
+        "n_ctx": 3,
+        "d_model": 16,
+        "n_heads": 2,
+        "d_head": 8,
+        "d_mlp": 32,
+        "n_layers": 1,
+        "act_fn": "relu",
+        "normalization": None,
+        "attn_only": False,
+    },
+}
+DATASET = {"name": "modular_addition", "params": {"p": P, "train_fraction": 0.5, "seed": 0}}
+FAST = {"num_chains": 2, "num_draws": 30, "num_burnin": 5, "step_size": 1e-5, "batch_size": 16}
+
+
+def _upload(network, api_client_for, owner, steward, *, position: int, level: int = 3, approve: bool = True):
+    checkpoint = checkpoint_register(
+        actor=owner, name=f"step {position}", spec=SPEC, series="modadd", position=position
+    )
+    model = zoo.build(SPEC, generator=torch.Generator().manual_seed(position))
+    response = api_client_for(owner).generic(
+        "POST",
+        f"/api/v1/artifacts/?parent_type=checkpoint&parent_id={checkpoint.uuid}",
+        zoo.save_checkpoint(model, SPEC),
+        content_type="application/octet-stream",
+    )
+    assert response.status_code == 201, response.content
+    checkpoint.refresh_from_db()
+    if approve:
+        checkpoint_approve(
+            actor=steward,
+            checkpoint_uuid=checkpoint.uuid,
+            access_level=level,
+            expires_at=timezone.now() + timedelta(days=1),
+            sha256=checkpoint.sha256,
+        )
+    return checkpoint
+
+
+def _lab(network, api_client_for, *, approve_all: bool = True):
+    org = network.org()
+    owner = network.person(org, clearance=1, password=PASSWORD)
+    owner.is_verified = lambda: True
+    steward = network.person(steward=True)
+    steward.is_verified = lambda: True
+    series = [
+        _upload(network, api_client_for, owner, steward, position=index, approve=approve_all or index < 2)
+        for index in range(3)
+    ]
+    return org, owner, steward, series
+
+
+@pytest.mark.django_db(transaction=True)
+def test_series_and_attention_kinds_run_on_a_real_worker_and_plots_reach_only_the_audience(
+    live_server, network, api_client_for, settings
+) -> None:
+    org, owner, _steward, series = _lab(network, api_client_for)
+    from interlock.celery import app
+
+    _reset_connections(app)
+    worker = _start_worker(live_server.url)
+    try:
+        _wait(lambda: bool(app.control.ping(timeout=1.0)), 60)
+        client = api_client_for(owner)
+        ids = []
+        for kind, params in (("llc_trajectory", FAST), ("attention_patterns", {"max_prompts": 16})):
+            created = client.post(
+                "/api/v1/analyses/",
+                {"checkpoint": str(series[-1].uuid), "kind": kind, "params": params, "dataset": DATASET},
+                format="json",
+            )
+            assert created.status_code == 201, created.content
+            ids.append(created.json()["id"])
+        assert created.json()["inputs"] == [str(series[-1].uuid)]
+        trajectory = AnalysisRequest.objects.get(uuid=ids[0])
+        assert [item.checkpoint_id for item in trajectory.inputs.all()] == [c.pk for c in series]
+        started = time.monotonic()
+        while time.monotonic() < started + 180:
+            states = [client.get(f"/api/v1/analyses/{i}/").json() for i in ids]
+            if all(s["state"] in ("succeeded", "failed") for s in states):
+                break
+            if time.monotonic() > started + 30:
+                analysis_sweep()
+            time.sleep(0.5)
+        assert [s["state"] for s in states] == ["succeeded", "succeeded"], [s["message"] for s in states]
+        rows = states[0]["metrics"]["checkpoints"]
+        assert [row["checkpoint"] for row in rows] == ["0", "1", "2"]
+        assert all((row["llc"] is None) == row["flagged"] for row in rows)
+        assert set(states[1]["metrics"]["scores"]) >= {"previous_token", "induction"}
+        plots = {p["name"]: p["id"] for s in states for p in s["plots"]}
+        assert {"llc_trajectory-llc_trajectory.png", "attention_patterns-head_scores.png"} <= set(plots)
+        plot_id = plots["llc_trajectory-llc_trajectory.png"]
+        artifact = Artifact.objects.get(uuid=plot_id)
+        assert artifact.media_type == "image/png" and artifact.parent_type == "analysis"
+        assert artifact.owner_org_id == org.pk
+        page = network.signed_in_client(owner)
+        image = page.get(f"/analyses/{ids[0]}/plots/{plot_id}.png")
+        body = b"".join(image.streaming_content)
+        assert (
+            image.status_code == 200 and body.startswith(b"\x89PNG") and image["Content-Type"] == "image/png"
+        )
+        assert f"/analyses/{ids[0]}/plots/{plot_id}.png".encode() in page.get(f"/analyses/{ids[0]}/").content
+        # the same plot through the generic artifact API: visible exactly when the analysis is
+        assert client.get(f"/api/v1/artifacts/{plot_id}/").status_code == 200
+        for stranger in (
+            network.person(clearance=3, password=PASSWORD),
+            network.person(steward=True, password=PASSWORD),
+        ):
+            other = network.signed_in_client(stranger)
+            assert other.get(f"/analyses/{ids[0]}/plots/{plot_id}.png").status_code == 404
+            assert other.get(f"/analyses/{ids[0]}/").status_code == 404
+            assert api_client_for(stranger).get(f"/api/v1/artifacts/{plot_id}/").status_code == 404
+        # a plot id under another analysis is not found there
+        assert page.get(f"/analyses/{ids[1]}/plots/{plot_id}.png").status_code == 404
+        assert AuditEvent.objects.filter(event="ARTIFACT_DOWNLOADED", target_id=str(artifact.pk)).exists()
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+
+
+@pytest.mark.django_db
+def test_a_series_kind_needs_every_checkpoint_approved_and_a_fitting_dataset(
+    network, api_client_for, django_capture_on_commit_callbacks
+) -> None:
+    _, owner, _, series = _lab(network, api_client_for, approve_all=False)
+    with pytest.raises(PolicyDenied, match="step 2"):
+        analysis_request_create(
+            actor=owner, checkpoint_uuid=series[0].uuid, kind="llc_trajectory", params=FAST, dataset=DATASET
+        )
+    with pytest.raises(ApplicationError, match="does not fit"):
+        analysis_request_create(
+            actor=owner,
+            checkpoint_uuid=series[0].uuid,
+            kind="grokking_progress",
+            params={},
+            dataset={"name": "induction_sequences", "params": {}},
+        )
+    with pytest.raises(ApplicationError, match="dataset parameters"):
+        analysis_request_create(
+            actor=owner,
+            checkpoint_uuid=series[0].uuid,
+            kind="llc",
+            params=FAST,
+            dataset={"name": "modular_addition", "params": {"p": 1}},
+        )
+    assert not AnalysisRequest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_cancel_by_the_requester_only_and_never_twice(
+    network, api_client_for, django_capture_on_commit_callbacks
+) -> None:
+    org, owner, _, series = _lab(network, api_client_for)
+    with django_capture_on_commit_callbacks(execute=False):
+        request = analysis_request_create(
+            actor=owner, checkpoint_uuid=series[0].uuid, kind="llc", params=FAST, dataset=DATASET
+        )
+    colleague = network.person(org, clearance=1, password=PASSWORD)
+    with pytest.raises(PolicyDenied):
+        analysis_cancel(actor=colleague, request=request)
+    stranger = network.signed_in_client(network.person(clearance=3, password=PASSWORD))
+    assert stranger.post(f"/analyses/{request.uuid}/cancel/").status_code == 404
+    assert (
+        api_client_for(owner).post(f"/api/v1/analyses/{request.uuid}/cancel/").json()["state"] == "cancelled"
+    )
+    again = api_client_for(owner).post(f"/api/v1/analyses/{request.uuid}/cancel/")
+    assert again.status_code == 409 and "already cancelled" in again.json()["error"]["message"]
+    page = network.signed_in_client(owner)
+    assert page.post(f"/analyses/{request.uuid}/cancel/").status_code == 302
+    request.refresh_from_db()
+    assert request.state == AnalysisState.CANCELLED
+    assert AuditEvent.objects.filter(event="ANALYSIS_CANCELLED").count() == 1
+
+
+@pytest.mark.django_db
+def test_another_organisation_analyses_only_after_the_owner_admin_approves(
+    network, api_client_for, django_capture_on_commit_callbacks
+) -> None:
+    org, owner, _, series = _lab(network, api_client_for)
+    admin = network.person(org, role="admin", clearance=1)
+    outsider = network.person(clearance=3)
+    target = series[0]
+    with pytest.raises(NotFound):
+        analysis_request_create(
+            actor=outsider, checkpoint_uuid=target.uuid, kind="llc", params=FAST, dataset=DATASET
+        )
+    asks = api_client_for(outsider)
+    reason = {"reason": "We want to compare its LLC curve with ours."}
+    real = asks.post("/api/v1/analysis-access/", {"checkpoint": str(target.uuid), **reason}, format="json")
+    fake = asks.post(
+        "/api/v1/analysis-access/",
+        {"checkpoint": "3f0c9a1e-0000-4000-8000-000000000000", **reason},
+        format="json",
+    )
+    assert real.status_code == fake.status_code == 202 and real.json() == fake.json()  # no existence oracle
+    assert AnalysisAccessGrant.objects.count() == 1
+    assert (
+        api_client_for(owner).get("/api/v1/analysis-access/").json()["results"] == []
+    )  # members do not decide
+    pending = api_client_for(admin).get("/api/v1/analysis-access/").json()["results"]
+    assert [p["checkpoint"] for p in pending] == [str(target.uuid)]
+    decide = f"/api/v1/analysis-access/{pending[0]['id']}/decide/"
+    assert asks.post(decide, {"approve": True}, format="json").status_code == 404  # not the grantee's call
+    decided = api_client_for(admin).post(decide, {"approve": True, "days": 7}, format="json")
+    assert decided.status_code == 200 and decided.json()["state"] == "approved"
+    with django_capture_on_commit_callbacks(execute=False):
+        created = asks.post(
+            "/api/v1/analyses/",
+            {"checkpoint": str(target.uuid), "kind": "llc", "params": FAST, "dataset": DATASET},
+            format="json",
+        )
+    assert created.status_code == 201, created.content
+    assert asks.get(f"/api/v1/analyses/{created.json()['id']}/").status_code == 200
+    # analysis access never includes the weights
+    weights = Artifact.objects.get(parent_type="checkpoint", parent_id=target.uuid)
+    assert asks.get(f"/api/v1/artifacts/{weights.uuid}/content/").status_code == 404
+    # other checkpoints of the series stay invisible, and the grant ends with its expiry
+    assert asks.get(f"/api/v1/checkpoints/{series[1].uuid}/").status_code == 404
+    AnalysisAccessGrant.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(NotFound):
+        analysis_request_create(
+            actor=outsider, checkpoint_uuid=target.uuid, kind="llc", params=FAST, dataset=DATASET
+        )
+    assert {"ANALYSIS_ACCESS_REQUESTED", "ANALYSIS_ACCESS_DECIDED"} <= set(
+        AuditEvent.objects.values_list("event", flat=True)
+    )
+
+
+def test_a_result_may_carry_only_the_kinds_own_png_plots() -> None:
+    import base64
+
+    png = base64.urlsafe_b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 10).decode()
+    assert set(_decoded_plots({"loss_trace": png}, ("loss_trace",))) == {"loss_trace"}
+    for bad in (
+        {"other": png},
+        {"loss_trace": base64.urlsafe_b64encode(b"<svg onload=alert(1)>").decode()},
+        {"loss_trace": 5},
+        ["loss_trace"],
+    ):
+        with pytest.raises(ApplicationError):
+            _decoded_plots(bad, ("loss_trace",))
