@@ -322,6 +322,8 @@ WORKER_FLEET_KEY_FILE = env.str("WORKER_FLEET_KEY_FILE", default=str(_SECRETS / 
 WORKER_CREDENTIAL_FILE = env.str("WORKER_CREDENTIAL_FILE", default=str(_SECRETS / "worker_credential"))
 WORKER_FLEET_ID = env.str("WORKER_FLEET_ID", default="cpu-fleet")
 ANALYSIS_QUEUE = env.str("ANALYSIS_QUEUE", default="cpu")
+# The queue GPU workers (WORKER_DEVICE=cuda) consume; empty when the deployment has none.
+ANALYSIS_GPU_QUEUE = env.str("ANALYSIS_GPU_QUEUE", default="")
 JOB_TICKET_SECONDS = env.int("JOB_TICKET_SECONDS", default=3600)
 JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=120)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)

@@ -85,8 +85,25 @@ def _series_inputs(checkpoint: Checkpoint) -> list[Checkpoint]:
     )
 
 
+def _queue_for(device: str) -> str:
+    """ "cpu" → the CPU workers' queue; "gpu" → the GPU workers' queue, if this deployment has one."""
+    if device == "cpu":
+        return str(settings.ANALYSIS_QUEUE)
+    if device == "gpu":
+        if not settings.ANALYSIS_GPU_QUEUE:
+            raise ApplicationError("This deployment has no GPU workers.", {"device": ["use cpu"]})
+        return str(settings.ANALYSIS_GPU_QUEUE)
+    raise ApplicationError("Unknown device.", {"device": ["cpu or gpu"]})
+
+
 def analysis_request_create(
-    *, actor: Any, checkpoint_uuid: object, kind: str, params: object, dataset: object = None
+    *,
+    actor: Any,
+    checkpoint_uuid: object,
+    kind: str,
+    params: object,
+    dataset: object = None,
+    device: str = "cpu",
 ) -> AnalysisRequest:
     """Only registered kinds, on checkpoints whose current approval allows them, with valid params.
     A series kind runs on every checkpoint of the chosen one's series, and each needs its own
@@ -102,6 +119,7 @@ def analysis_request_create(
     except ValueError as problem:
         raise ApplicationError("The analysis parameters are not valid.", {"params": [str(problem)]}) from None
     clean_dataset = _dataset(dataset)
+    queue = _queue_for(device)
     try:
         check_inputs(kind, family=str(checkpoint.spec.get("family")), dataset=clean_dataset["name"])
     except ValueError as problem:
@@ -136,7 +154,7 @@ def analysis_request_create(
             kind=kind,
             params=clean,
             dataset=clean_dataset,
-            queue=settings.ANALYSIS_QUEUE,
+            queue=queue,
         )
         AnalysisInput.objects.bulk_create(
             AnalysisInput(request=request, checkpoint=item, approval_id=approval.pk, position=index)

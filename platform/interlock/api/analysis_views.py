@@ -29,6 +29,7 @@ class AnalysisInput(StrictSerializer):
     kind = serializers.CharField(max_length=40)
     params = serializers.JSONField(required=False, default=dict)
     dataset = serializers.JSONField(required=False, default=None)
+    device = serializers.ChoiceField(choices=["cpu", "gpu"], required=False, default="cpu")
 
 
 def analysis_body(request: AnalysisRequest) -> dict[str, Any]:
@@ -43,6 +44,7 @@ def analysis_body(request: AnalysisRequest) -> dict[str, Any]:
         "message": request.message,
         "attempts": request.attempts,
         "device": request.device,
+        "queue": request.queue,
         "worker_host": request.worker_host,
         "created_at": request.created_at,
         "started_at": request.started_at,
@@ -73,6 +75,7 @@ class AnalysisListApi(GenericAPIView):
             kind=data["kind"],
             params=data["params"],
             dataset=data["dataset"],
+            device=data["device"],
         )
         return Response(analysis_body(created), status=status.HTTP_201_CREATED)
 

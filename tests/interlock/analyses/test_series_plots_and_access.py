@@ -278,3 +278,35 @@ def test_a_result_may_carry_only_the_kinds_own_png_plots() -> None:
     ):
         with pytest.raises(ApplicationError):
             _decoded_plots(bad, ("loss_trace",))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gpu_requests_go_to_the_gpu_queue_only_where_the_deployment_has_one(
+    network, api_client_for, settings
+) -> None:
+    import uuid
+
+    import redis
+
+    _, owner, _, series = _lab(network, api_client_for)
+    body = {
+        "checkpoint": str(series[0].uuid),
+        "kind": "llc",
+        "params": FAST,
+        "dataset": DATASET,
+        "device": "gpu",
+    }
+    settings.ANALYSIS_GPU_QUEUE = ""
+    refused = api_client_for(owner).post("/api/v1/analyses/", body, format="json")
+    assert refused.status_code == 400 and "no GPU workers" in refused.json()["error"]["message"]
+    settings.ANALYSIS_GPU_QUEUE = f"gpu-test-{uuid.uuid4().hex[:8]}"
+    from interlock.celery import app
+
+    _reset_connections(app)
+    created = api_client_for(owner).post("/api/v1/analyses/", body, format="json")
+    assert created.status_code == 201 and created.json()["queue"] == settings.ANALYSIS_GPU_QUEUE
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        _wait(lambda: broker.llen(settings.ANALYSIS_GPU_QUEUE) == 1, 10)  # the ticket waits for a GPU worker
+    finally:
+        broker.delete(settings.ANALYSIS_GPU_QUEUE)
