@@ -51,6 +51,7 @@ class JobCancelled(Exception):
 
 
 _PLOT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+PROGRESS_INTERVAL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,14 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
     module_name, function_name = kind.runner.split(":")
     runner = getattr(importlib.import_module(module_name), function_name)
 
+    last_report = [0.0]
+
     def progress(fraction: float) -> None:
+        # At most one report a second: each is an HTTP call and a row update on the platform.
+        now = time.monotonic()
+        if now - last_report[0] < PROGRESS_INTERVAL_SECONDS and fraction < 1.0:
+            return
+        last_report[0] = now
         answer = link.call(
             "/internal/jobs/progress/", progress=fraction, message=f"{ticket.kind}: {fraction:.0%}"
         )

@@ -8,6 +8,7 @@ strong weight decay makes the model memorise first and generalise (grok) later.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -106,7 +107,10 @@ def last_position_loss(logits: Tensor, labels: Tensor, p: int) -> Tensor:
 
 
 def train_modular_addition(
-    config: ModularAdditionConfig = ModularAdditionConfig(), *, device: torch.device | str = "cpu"
+    config: ModularAdditionConfig = ModularAdditionConfig(),
+    *,
+    device: torch.device | str = "cpu",
+    on_step: Callable[[int], None] | None = None,
 ) -> ModularAdditionRun:
     """Train from `config.seed`; the same config gives the same weights and history.
 
@@ -143,6 +147,8 @@ def train_modular_addition(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if on_step is not None:
+            on_step(step + 1)
     return ModularAdditionRun(config, model, data, checkpoints, history)
 
 

@@ -341,6 +341,8 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.console.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="interlock@localhost")
+# Used only with the file-based backend (the demo writes its notification e-mails there).
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail"))
 INTERLOCK_BASE_URL = env.str("INTERLOCK_BASE_URL", default="http://127.0.0.1:8000/")
 
 # --- logging: structured JSON lines, never secrets -------------------------------------
@@ -350,5 +352,6 @@ LOGGING = {
     "formatters": {"json": {"()": "interlock.core.logging.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # httpx logs every request at INFO (the demo and the worker make many); keep warnings and up.
+    "loggers": {"axes": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }

@@ -1,7 +1,10 @@
 """With no service URLs in the environment, the platform starts its own real PostgreSQL and Redis.
 
-This runs `manage.py demo --no-serve` in a fresh data directory, as the README's first
-command does, then checks that the printed login really signs in against that database.
+This runs the whole demo job (`manage.py demo --exit-when-ready`: embedded services, the demo
+network, gunicorn, the platform worker and an analysis worker, the modular-addition model trained,
+uploaded encrypted, approved and analysed, the results attached to a finding) in a fresh data
+directory, as the README's first command does; checks that the printed login really signs in
+against that database; and reruns it to show that a rerun reuses everything.
 """
 
 from __future__ import annotations
@@ -40,18 +43,30 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
     )
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_demo_runs_on_embedded_postgres_and_redis(embedded_env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "demo.json"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "demo", "--no-serve", "--json", str(out)],
-        cwd=ROOT,
-        env=embedded_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Interlock demo is ready at http://127.0.0.1:8000/" in result.stdout
+    port = _free_port()
+    command = [
+        sys.executable,
+        "manage.py",
+        "demo",
+        "--exit-when-ready",
+        "--port",
+        str(port),
+        "--json",
+        str(out),
+    ]
+    result = subprocess.run(command, cwd=ROOT, env=embedded_env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"Interlock demo is ready at http://127.0.0.1:{port}/" in result.stdout
     created = json.loads(out.read_text())
     assert {o["status"] for o in created["organisations"]} == {"active"}
     assert len(created["people"]) >= 6 and created["sharing_groups"]
@@ -76,17 +91,40 @@ def test_demo_runs_on_embedded_postgres_and_redis(embedded_env: dict[str, str], 
     )
     assert check.returncode == 0, check.stderr[-3000:]
     assert check.stdout.strip() == "signed in"
-    # rerunning is safe
-    again = subprocess.run(
-        [sys.executable, "manage.py", "demo", "--no-serve", "--json", str(out)],
+    # the analysis story: λ̂ rises to a peak at memorisation, then falls as the model generalises
+    story = created["analysis_demo"]
+    assert len(story["checkpoints"]) == 11 and story["finding"]
+    rows = json.loads(check_analysis(embedded_env, story["analyses"]["llc_trajectory"]))
+    values = [row["llc"] for row in rows if row["llc"] is not None]
+    peak = max(range(len(values)), key=values.__getitem__)
+    assert 0 < peak < len(values) - 1 and values[-1] < 0.5 * values[peak], values
+    # rerunning is safe: the same checkpoints, analyses and finding are reused
+    again = subprocess.run(command, cwd=ROOT, env=embedded_env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    rerun = json.loads(out.read_text())
+    assert len(rerun["findings"]) == len(created["findings"])
+    assert rerun["analysis_demo"] == story
+
+
+def check_analysis(env: dict[str, str], analysis_id: str) -> str:
+    """The LLC trajectory's rows, read from the embedded database through the services."""
+    script = (
+        "import os, sys, json; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'interlock.settings');"
+        "import django; django.setup();"
+        "from interlock.analyses.models import AnalysisRequest;"
+        "from interlock.analyses.services import analysis_metrics;"
+        "print(json.dumps(analysis_metrics(AnalysisRequest.objects.get(uuid=sys.argv[1]))['checkpoints']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, analysis_id],
         cwd=ROOT,
-        env=embedded_env,
+        env={**env, "PYTHONPATH": f"{ROOT / 'platform'}{os.pathsep}{ROOT}"},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=120,
+        check=True,
     )
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert len(json.loads(out.read_text())["findings"]) == len(created["findings"])
+    return done.stdout.strip().splitlines()[-1]
 
 
 LOGIN_CHECK = """

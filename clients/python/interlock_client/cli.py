@@ -6,6 +6,9 @@ interlock findings list [--label green] [--tag probes] [--q induction]
 interlock findings show ID
 interlock upload FILE --parent-type library --parent-id ORG_ID
 interlock download ARTIFACT_ID -o FILE
+interlock checkpoint upload FILE --spec SPEC.json --name NAME [--series S --position N]
+interlock analyse CHECKPOINT_ID --kind llc [--params JSON] [--dataset NAME --dataset-params JSON] [--device gpu]
+interlock analysis show ID [--plots DIR]
 """
 
 from __future__ import annotations
@@ -39,7 +42,63 @@ def _parser() -> argparse.ArgumentParser:
     download = commands.add_parser("download")
     download.add_argument("id")
     download.add_argument("-o", "--output", type=Path, required=True)
+    checkpoint = commands.add_parser("checkpoint").add_subparsers(dest="action", required=True)
+    put = checkpoint.add_parser("upload")
+    put.add_argument("file", type=Path)
+    put.add_argument("--spec", type=Path, required=True, help='architecture spec JSON {"family", "config"}')
+    put.add_argument("--name", required=True)
+    put.add_argument("--series", default="")
+    put.add_argument("--position", type=int)
+    put.add_argument("--hazard-tier", type=int, default=0)
+    analyse = commands.add_parser("analyse")
+    analyse.add_argument("checkpoint")
+    analyse.add_argument("--kind", required=True)
+    analyse.add_argument("--params", default="{}", help="JSON object")
+    analyse.add_argument("--dataset", default="regression")
+    analyse.add_argument("--dataset-params", default="{}", help="JSON object")
+    analyse.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    analyse.add_argument("--no-follow", action="store_true", help="print the id and return at once")
+    analysis = commands.add_parser("analysis").add_subparsers(dest="action", required=True)
+    show = analysis.add_parser("show")
+    show.add_argument("id")
+    show.add_argument("--plots", type=Path, help="save the plots (PNG) into this folder")
+    analysis.add_parser("cancel").add_argument("id")
     return parser
+
+
+def _json_object(text: str, what: str) -> dict[str, object]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise InterlockError(0, "usage", f"{what} must be JSON, e.g. '{{}}'") from None
+    if not isinstance(value, dict):
+        raise InterlockError(0, "usage", f"{what} must be a JSON object")
+    return value
+
+
+def _follow(client: InterlockClient, analysis_id: str) -> dict[str, object]:
+    with tqdm(total=100, unit="%", desc="analysis") as bar:
+
+        def update(state: dict[str, object]) -> None:
+            bar.set_postfix_str(f"{state['state']} {state.get('message') or ''}"[:60])
+            bar.update(round(100 * float(state["progress"])) - bar.n)  # type: ignore[arg-type]
+
+        return client.wait_for_analysis(analysis_id, progress=update)
+
+
+def _print_analysis(client: InterlockClient, state: dict[str, object], plots: Path | None) -> None:
+    print(f"{state['id']}  {state['kind']}  {state['state']}  {state.get('message') or ''}".rstrip())
+    if state.get("metrics"):
+        print(json.dumps(state["metrics"], indent=2)[:20000])
+    for plot in state.get("plots") or []:  # type: ignore[attr-defined]
+        if plots is None:
+            print(f"plot {plot['id']}  {plot['name']}")
+            continue
+        plots.mkdir(parents=True, exist_ok=True)
+        target = plots / Path(plot["name"]).name
+        with target.open("wb") as handle:
+            client.download(plot["id"], handle)
+        print(f"plot saved: {target}")
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -79,6 +138,48 @@ def run(argv: list[str] | None = None) -> int:
                     digest = client.download(args.id, handle, progress=bar.update)
                 partial.replace(args.output)
                 print(f"{args.output}  sha256 {digest}")
+            elif args.command == "checkpoint":
+                if not args.file.is_file() or not args.spec.is_file():
+                    print("error: give an existing checkpoint file and spec file", file=sys.stderr)
+                    return 2
+                spec = _json_object(args.spec.read_text(), "the spec file")
+                registered = client.register_checkpoint(
+                    name=args.name,
+                    spec=spec,
+                    series=args.series,
+                    position=args.position,
+                    hazard_tier=args.hazard_tier,
+                )
+                with tqdm(total=args.file.stat().st_size, unit="B", unit_scale=True, desc="upload") as bar:
+                    client.upload(
+                        args.file, parent_type="checkpoint", parent_id=registered["id"], progress=bar.update
+                    )
+                uploaded = client.checkpoint(registered["id"])
+                print(
+                    f"{uploaded['id']}  sha256 {uploaded['sha256']}  (a steward must approve it before analyses run)"
+                )
+            elif args.command == "analyse":
+                created = client.request_analysis(
+                    checkpoint=args.checkpoint,
+                    kind=args.kind,
+                    params=_json_object(args.params, "--params"),
+                    dataset={
+                        "name": args.dataset,
+                        "params": _json_object(args.dataset_params, "--dataset-params"),
+                    },
+                    device=args.device,
+                )
+                if args.no_follow:
+                    print(created["id"])
+                else:
+                    state = _follow(client, str(created["id"]))
+                    _print_analysis(client, state, None)
+                    if state["state"] != "succeeded":
+                        return 1
+            elif args.command == "analysis" and args.action == "show":
+                _print_analysis(client, client.analysis(args.id), args.plots)
+            elif args.command == "analysis" and args.action == "cancel":
+                print(client.cancel_analysis(args.id)["state"])
         except InterlockError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

@@ -136,6 +136,73 @@ class InterlockClient:
         }
         return self._request("POST", "/api/v1/findings/", json=payload).json()
 
+    def register_checkpoint(
+        self,
+        *,
+        name: str,
+        spec: dict[str, Any],
+        series: str = "",
+        position: int | None = None,
+        hazard_tier: int = 0,
+    ) -> dict[str, Any]:
+        """Register a checkpoint (its architecture spec is checked now); upload its file next."""
+        payload: dict[str, Any] = {"name": name, "spec": spec, "series": series, "hazard_tier": hazard_tier}
+        if position is not None:
+            payload["position"] = position
+        return self._request("POST", "/api/v1/checkpoints/", json=payload).json()
+
+    def checkpoint(self, checkpoint_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/v1/checkpoints/{checkpoint_id}/").json()
+
+    def analysis_kinds(self) -> dict[str, Any]:
+        return self._request("GET", "/api/v1/analysis-kinds/").json()
+
+    def request_analysis(
+        self,
+        *,
+        checkpoint: str,
+        kind: str,
+        params: dict[str, Any] | None = None,
+        dataset: dict[str, Any] | None = None,
+        device: str = "cpu",
+    ) -> dict[str, Any]:
+        payload = {
+            "checkpoint": checkpoint,
+            "kind": kind,
+            "params": params or {},
+            "dataset": dataset,
+            "device": device,
+        }
+        return self._request("POST", "/api/v1/analyses/", json=payload).json()
+
+    def analysis(self, analysis_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/v1/analyses/{analysis_id}/").json()
+
+    def cancel_analysis(self, analysis_id: str) -> dict[str, Any]:
+        return self._request("POST", f"/api/v1/analyses/{analysis_id}/cancel/").json()
+
+    def wait_for_analysis(
+        self,
+        analysis_id: str,
+        *,
+        timeout: float = 3600.0,
+        poll: float = 1.0,
+        progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
+        """Poll until the analysis finished (succeeded, failed or cancelled); `progress(state)` each poll."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.analysis(analysis_id)
+            if progress:
+                progress(state)
+            if state["state"] in ("succeeded", "failed", "cancelled"):
+                return state
+            if time.monotonic() > deadline:
+                raise InterlockError(
+                    0, "timeout", f"analysis {analysis_id} still {state['state']} after {timeout:.0f} s"
+                )
+            time.sleep(poll)
+
     def upload(
         self, path: Path, *, parent_type: str, parent_id: str, progress: Callable[[int], None] | None = None
     ) -> dict[str, Any]:

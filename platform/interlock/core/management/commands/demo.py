@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from interlock.analyses.demo import run_demo_analyses
 from interlock.network.demo import seed_demo_network
 
 
@@ -27,16 +28,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-serve", action="store_true", help="prepare everything, print the logins, exit"
         )
+        parser.add_argument(
+            "--exit-when-ready",
+            action="store_true",
+            help="run the whole demo job (servers, training, analyses), print the logins, then stop",
+        )
         parser.add_argument("--json", dest="json_path", default=None, help="also write the demo network here")
 
-    def handle(self, *args: Any, port: int, no_serve: bool, json_path: str | None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        port: int,
+        no_serve: bool,
+        exit_when_ready: bool,
+        json_path: str | None,
+        **options: Any,
+    ) -> None:
         if settings.PRODUCTION:
             raise CommandError("the demo is refused when INTERLOCK_ENV=production")
-        self.stdout.write(f"[1/4] embedded PostgreSQL and Redis are up (data in {settings.DATA_DIR})")
-        self.stdout.write("[2/4] migrating")
+        self.stdout.write(f"[1/5] embedded PostgreSQL and Redis are up (data in {settings.DATA_DIR})")
+        self.stdout.write("[2/5] migrating")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
-        self.stdout.write("[3/4] seeding the demo network")
+        self.stdout.write("[3/5] seeding the demo network")
         created = seed_demo_network()
         path = Path(json_path) if json_path else Path(settings.DATA_DIR) / "demo.json"
         path.write_text(json.dumps(created, indent=2))
@@ -45,11 +59,20 @@ class Command(BaseCommand):
         if no_serve:
             self._print_logins(created, url, path)
             return
-        self.stdout.write("[4/4] starting the web server and a Celery worker (with beat: audit seals)")
+        self.stdout.write(
+            "[4/5] starting the web server, the platform worker (with beat) and an analysis worker"
+        )
         processes = self._start(port)
         try:
             self._wait_until_up(url)
+            self.stdout.write(
+                "[5/5] train a model, upload it encrypted, approve it, analyse it, share the results"
+            )
+            created["analysis_demo"] = run_demo_analyses(base_url=url, created=created, say=self.stdout.write)
+            path.write_text(json.dumps(created, indent=2))
             self._print_logins(created, url, path)
+            if exit_when_ready:
+                return
             while all(process.poll() is None for process in processes):
                 time.sleep(1)
             raise CommandError("a demo process stopped unexpectedly; see the output above")
@@ -64,7 +87,14 @@ class Command(BaseCommand):
 
     def _start(self, port: int) -> list[subprocess.Popen[bytes]]:
         root = Path(settings.REPO_DIR)
-        env = {**os.environ, "PYTHONPATH": f"{root / 'platform'}{os.pathsep}{root}"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": f"{root / 'platform'}{os.pathsep}{root}",
+            # notification e-mails go to files, not into the demo's terminal
+            "EMAIL_BACKEND": os.environ.get(
+                "EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
+            ),
+        }
         web = subprocess.Popen(  # noqa: S603 - fixed argument list
             [
                 sys.executable,
@@ -77,8 +107,6 @@ class Command(BaseCommand):
                 "2",
                 "--timeout",
                 "120",
-                "--access-logfile",
-                "-",
             ],
             cwd=root,
             env=env,
@@ -93,6 +121,7 @@ class Command(BaseCommand):
                 "worker",
                 "--loglevel",
                 "WARNING",
+                "--quiet",
                 "--concurrency",
                 "1",
                 "-Q",
@@ -125,6 +154,7 @@ class Command(BaseCommand):
                 "1",
                 "--loglevel",
                 "WARNING",
+                "--quiet",
             ],
             cwd=root,
             env=analysis_env,
@@ -156,3 +186,4 @@ class Command(BaseCommand):
                 f"tier {person['clearance']}, TOTP secret {person['totp_secret']})"
             )
         self.stdout.write(f"Everything created is listed in {path} (API tokens included).")
+        self.stdout.write(f"Notification e-mails are written to {settings.EMAIL_FILE_PATH}.")

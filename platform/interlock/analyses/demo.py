@@ -1,0 +1,188 @@
+"""The demo's analysis story, driven the way a researcher would drive it: through the API.
+
+1. train the modular-addition transformer and write its checkpoint series (a subprocess: the
+   platform never imports torch);
+2. the researcher registers and uploads every checkpoint (encrypted as it streams in);
+3. a steward of another organisation approves each at AL3, bound to its hash;
+4. the researcher requests the LLC trajectory over the series and a head ablation on the last
+   checkpoint, which a real worker runs from signed tickets;
+5. the results (λ̂ per checkpoint, and the plots) are attached to a finding shared with the
+   researcher's organisation and the working group.
+
+Every step is idempotent: a rerun reuses the trained files, the uploaded checkpoints, their
+approvals, finished analyses and the finding.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from tqdm import tqdm
+
+from interlock.accounts.models import Person
+from interlock.analyses.models import AnalysisRequest, AnalysisState
+from interlock.checkpoints.models import Checkpoint, CheckpointState
+from interlock.checkpoints.services import checkpoint_approve, checkpoint_current_approval
+from interlock.findings.models import Finding
+from interlock.findings.services import Audience, finding_create, finding_share, revision_title
+from interlock.network.models import SharingGroup
+from interlock_client import InterlockClient
+
+RESEARCHER = "researcher@aletheia.example"
+APPROVER = "steward@beacon.example"
+SERIES = "modadd-p53"
+DATASET = {"name": "modular_addition", "params": {"p": 53, "train_fraction": 0.5, "seed": 3}}
+SGLD = {"num_chains": 4, "num_draws": 300, "num_burnin": 100, "step_size": 1e-4, "localization": 100.0}
+FINDING_TITLE = "The LLC of a grokking transformer peaks at memorisation and falls as it generalises"
+
+Say = Callable[[str], None]
+
+
+def run_demo_analyses(*, base_url: str, created: dict[str, Any], say: Say) -> dict[str, Any]:
+    """The whole story above; returns the ids it made or reused (for demo.json)."""
+    folder = Path(settings.DATA_DIR) / "demo-modadd"
+    say("  training the modular-addition transformer (≈ 30 s on 2 cores; reused on a rerun)")
+    subprocess.run(  # noqa: S603 - fixed argument list
+        [sys.executable, "-m", "analysis_workers.demo", "--out", str(folder)],
+        check=True,
+        cwd=settings.REPO_DIR,
+    )
+    token = next(p["api_token"] for p in created["people"] if p["email"] == RESEARCHER)
+    with InterlockClient(base_url, token, timeout=300) as client:
+        series = _upload_series(client, folder, say)
+        _approve(series, say)
+        trajectory = _analysis(client, series[-1], "llc_trajectory", SGLD, say)
+        ablation = _analysis(client, series[-1], "head_ablation", {"method": "mean"}, say)
+        finding = _attach(client, trajectory, ablation, say)
+    return {
+        "checkpoints": [str(c.uuid) for c in series],
+        "analyses": {"llc_trajectory": trajectory["id"], "head_ablation": ablation["id"]},
+        "finding": finding,
+    }
+
+
+def _upload_series(client: InterlockClient, folder: Path, say: Say) -> list[Checkpoint]:
+    researcher = Person.objects.get(email=RESEARCHER)
+    spec = json.loads((folder / "spec.json").read_text())
+    files = sorted(folder.glob("step-*.safetensors"))
+    say(f"  uploading {len(files)} checkpoints, encrypted as they stream in")
+    series = []
+    with tqdm(total=sum(f.stat().st_size for f in files), unit="B", unit_scale=True, desc="upload") as bar:
+        for file in files:
+            step = int(file.stem.split("-")[1])
+            checkpoint = Checkpoint.objects.filter(
+                owner_org=researcher.organisation, series=SERIES, position=step
+            ).first()
+            if checkpoint is None:
+                registered = client.register_checkpoint(
+                    name=f"modadd step {step}", spec=spec, series=SERIES, position=step
+                )
+                checkpoint = Checkpoint.objects.get(uuid=registered["id"])
+            if checkpoint.state == CheckpointState.AWAITING_UPLOAD:
+                client.upload(
+                    file, parent_type="checkpoint", parent_id=str(checkpoint.uuid), progress=bar.update
+                )
+                checkpoint.refresh_from_db()
+            else:
+                bar.update(file.stat().st_size)
+            series.append(checkpoint)
+    return series
+
+
+def _approve(series: list[Checkpoint], say: Say) -> None:
+    steward = Person.objects.get(email=APPROVER)
+    # The demo acts for the steward in-process; on the site, approving needs a fresh sign-in with MFA.
+    steward.is_verified = lambda: True  # type: ignore[method-assign]
+    pending = [c for c in series if checkpoint_current_approval(c) is None]
+    say(f"  {steward.display_name} (another organisation) approves {len(pending)} checkpoint(s) at AL3")
+    for checkpoint in pending:
+        checkpoint_approve(
+            actor=steward,
+            checkpoint_uuid=checkpoint.uuid,
+            access_level=3,
+            expires_at=timezone.now() + timedelta(days=30),
+            sha256=checkpoint.sha256,
+        )
+
+
+def _analysis(
+    client: InterlockClient, checkpoint: Checkpoint, kind: str, params: dict[str, Any], say: Say
+) -> dict[str, Any]:
+    done = (
+        AnalysisRequest.objects.filter(checkpoint=checkpoint, kind=kind, state=AnalysisState.SUCCEEDED)
+        .order_by("-created_at")
+        .first()
+    )
+    if done is not None:
+        say(f"  {kind}: reusing the finished analysis {done.uuid}")
+        return client.analysis(str(done.uuid))
+    created = client.request_analysis(
+        checkpoint=str(checkpoint.uuid), kind=kind, params=params, dataset=DATASET
+    )
+    with tqdm(total=100, unit="%", desc=kind) as bar:
+
+        def update(state: dict[str, Any]) -> None:
+            bar.update(round(100 * float(state["progress"])) - bar.n)
+
+        state = client.wait_for_analysis(created["id"], timeout=900, poll=1.0, progress=update)
+    if state["state"] != "succeeded":
+        raise RuntimeError(f"the demo's {kind} analysis {state['state']}: {state['message']}")
+    return state
+
+
+def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[str, Any], say: Say) -> str:
+    researcher = Person.objects.select_related("organisation").get(email=RESEARCHER)
+    researcher.is_verified = lambda: True  # type: ignore[method-assign]
+    rows = trajectory["metrics"]["checkpoints"]
+    table = "\n".join(
+        f"| {row['checkpoint']} | {row['llc']:.1f} | {row['init_loss']:.2e} |"
+        if row["llc"] is not None
+        else f"| {row['checkpoint']} | flagged: {'; '.join(row['reasons'])} | {row['init_loss']:.2e} |"
+        for row in rows
+    )
+    body = (
+        "A 1-layer transformer trained on (a + b) mod 53 with half the pairs memorises first and "
+        "generalises later. Its local learning coefficient, estimated at every checkpoint of the "
+        "series, rises to a peak at memorisation and falls through grokking.\n\n"
+        "| step | λ̂ | training loss |\n|---|---|---|\n"
+        f"{table}\n\n"
+        f"Analyses: [LLC trajectory](/analyses/{trajectory['id']}/) and "
+        f"[head ablation](/analyses/{ablation['id']}/); the plots are attached."
+    )
+    existing = [
+        f
+        for f in Finding.objects.filter(authors=researcher).select_related("current_revision")
+        if f.current_revision and revision_title(f.current_revision, f) == FINDING_TITLE
+    ]
+    if existing:
+        say("  the finding with the results exists; its attachments are kept")
+        return str(existing[0].uuid)
+    finding = finding_create(
+        actor=researcher, title=FINDING_TITLE, body=body, label="amber", hazard_tier=1, tags=["demo", "llc"]
+    )
+    group = SharingGroup.objects.get(name="Interpretability working group")
+    finding_share(
+        actor=researcher,
+        finding_uuid=finding.uuid,
+        label="amber",
+        audience=Audience(own_org=True, network=False, group_uuids=(str(group.uuid),)),
+    )
+    say("  attaching the plots to a finding shared with the organisation and the working group")
+    with tempfile.TemporaryDirectory() as scratch:
+        for plot in trajectory["plots"] + ablation["plots"]:
+            buffer = io.BytesIO()
+            client.download(plot["id"], buffer)
+            path = Path(scratch) / Path(plot["name"]).name
+            path.write_bytes(buffer.getvalue())
+            client.upload(path, parent_type="finding", parent_id=str(finding.uuid))
+    return str(finding.uuid)

@@ -1,0 +1,164 @@
+"""Browser end to end: Debian's Chromium driven by Playwright against a live server and a real
+analysis worker. Signs in with password + TOTP, writes a finding, attaches a file, shares it,
+requests an analysis and sees its plot. Screenshots of the main pages land in docs/screenshots/
+(shown in the README); set INTERLOCK_SCREENSHOTS=0 to skip writing them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from analysis_workers import zoo
+from interlock.accounts.mfa import totp_code
+from interlock.artifacts.models import Artifact
+from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
+from interlock.findings.models import Finding
+from tests.interlock.analyses.test_pipeline import _reset_connections, _start_worker, _wait
+from tests.interlock.builders import PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes between
+# browser steps are synchronous and safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SPEC = {
+    "family": "transformer",
+    "config": {
+        "d_vocab": 8,
+        "n_ctx": 3,
+        "d_model": 16,
+        "n_heads": 2,
+        "d_head": 8,
+        "d_mlp": 32,
+        "n_layers": 1,
+        "act_fn": "relu",
+        "normalization": None,
+        "attn_only": False,
+    },
+}
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    if os.environ.get("INTERLOCK_SCREENSHOTS", "1") != "0":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def _sign_in(page: Any, base: str, person: Any) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", person.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form:has(input[name=password]) button[type=submit]")
+    page.wait_for_url("**/accounts/mfa/**")
+    device = TOTPDevice.objects.get(user=person, confirmed=True)
+    page.fill("#id_code", totp_code(device))
+    page.click("form:has(#id_code) button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "/accounts/" not in page.url, page.url
+
+
+def test_sign_in_write_attach_share_and_analyse_in_a_real_browser(
+    live_server: Any, browser: Any, network: Any, api_client_for: Any, tmp_path: Path
+) -> None:
+    org = network.org("Aletheia Alignment Lab")
+    partner = network.org("Cairn Interpretability Collective")
+    researcher = network.person(org, clearance=1, password=PASSWORD)
+    network.person(partner, password=PASSWORD)
+    base = live_server.url
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(30_000)
+    _sign_in(page, base, researcher)
+    _shot(page, "home")
+
+    # write a finding and attach a file
+    page.goto(f"{base}/findings/new/")
+    page.fill("#title", "Induction heads form at the loss bump")
+    page.fill("#body", "The **bump** in the loss coincides with the induction score rising.")
+    page.click("text=Save draft")
+    page.wait_for_url("**/findings/*/")
+    finding = Finding.objects.get()
+    attachment = tmp_path / "scores.csv"
+    attachment.write_text("step,induction\n100,0.1\n200,0.9\n")
+    page.set_input_files("input[type=file][name=file]", str(attachment))
+    page.click("form[enctype='multipart/form-data'] button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("text=scores.csv").count() >= 1
+    assert Artifact.objects.filter(parent_type="finding", parent_id=finding.uuid).count() == 1
+
+    # share it with the own organisation, previewing who will read it
+    page.select_option("#share_label", "amber")
+    page.check("#own_org")
+    page.wait_for_load_state("networkidle")
+    page.click("text=Save audience")
+    page.wait_for_load_state("networkidle")
+    finding.refresh_from_db()
+    assert finding.label == "amber" and finding.audience_own_org
+    _shot(page, "finding")
+
+    # an approved checkpoint, analysed by a real worker; the plot appears on the page
+    checkpoint = checkpoint_register(actor=researcher, name="modadd step 0", spec=SPEC)
+    weights = zoo.save_checkpoint(zoo.build(SPEC, generator=torch.Generator().manual_seed(0)), SPEC)
+    uploaded = api_client_for(researcher).generic(
+        "POST",
+        f"/api/v1/artifacts/?parent_type=checkpoint&parent_id={checkpoint.uuid}",
+        weights,
+        content_type="application/octet-stream",
+    )
+    assert uploaded.status_code == 201
+    checkpoint.refresh_from_db()
+    steward = network.person(partner, steward=True)
+    checkpoint_approve(
+        actor=steward,
+        checkpoint_uuid=checkpoint.uuid,
+        access_level=2,
+        expires_at=timezone.now() + timedelta(days=1),
+        sha256=checkpoint.sha256,
+    )
+    from interlock.celery import app
+
+    _reset_connections(app)
+    worker = _start_worker(base)
+    try:
+        _wait(lambda: bool(app.control.ping(timeout=1.0)), 60)
+        page.goto(f"{base}/analyses/")
+        _shot(page, "analyses")
+        row = page.locator("tr", has_text="modadd step 0")
+        row.locator("select[name=kind]").select_option("attention_patterns")
+        row.locator("select[name=dataset]").select_option("modular_addition")
+        row.locator("input[name=dataset_params]").fill('{"p": 7, "train_fraction": 0.5}')
+        row.locator("input[name=params]").fill('{"max_prompts": 16}')
+        row.locator("button[type=submit]").click()
+        page.wait_for_url("**/analyses/*/")
+        # htmx polls the status every 2 s until the worker's result is in
+        page.wait_for_selector("figure.plot img", timeout=120_000)
+        loaded = page.eval_on_selector("figure.plot img", "img => img.complete && img.naturalWidth > 0")
+        assert loaded, "the plot did not load"
+        assert page.locator("text=Succeeded").count() >= 1
+        _shot(page, "analysis")
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
