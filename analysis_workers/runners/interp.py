@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import torch
 
-from analysis_workers.interp import attention_summary, grokking_progress, head_ablation, logit_lens
+from analysis_workers.interp import (
+    PatchingPair,
+    attention_summary,
+    grokking_progress,
+    head_ablation,
+    linear_probes,
+    logit_lens,
+    patching_analysis,
+)
 from analysis_workers.interp.report import AnalysisReport
 from analysis_workers.runners.inputs import JobInputs, token_task
 from analysis_workers.zoo.transformer import Transformer
@@ -48,4 +56,39 @@ def run_grokking(inputs: JobInputs) -> AnalysisReport:
         n_key_frequencies=inputs.params["n_key_frequencies"],
     )
     report.metrics["labels"] = inputs.labels
+    return report
+
+
+def run_patching(inputs: JobInputs) -> AnalysisReport:
+    """Clean (a, b) against corrupted (a + 1, b) on modular addition: which activations carry the answer."""
+    dataset = inputs.dataset
+    p = int(dataset.metadata["p"])
+    clean = dataset.inputs[: inputs.params["max_prompts"]]
+    corrupted = clean.clone()
+    corrupted[:, 0] = (clean[:, 0] + 1) % p
+    answers = (clean[:, 0] + clean[:, 1]) % p
+    wrong = (corrupted[:, 0] + corrupted[:, 1]) % p
+    inputs.progress(0.1)
+    return patching_analysis(
+        _transformer(inputs), PatchingPair(clean, corrupted, answers, wrong, position=-1)
+    )
+
+
+PROBE_FEATURES = {
+    "answer_parity": lambda tokens, p: ((tokens[:, 0] + tokens[:, 1]) % p) % 2,
+    "a_parity": lambda tokens, p: tokens[:, 0] % 2,
+    "b_parity": lambda tokens, p: tokens[:, 1] % 2,
+}
+
+
+def run_probes(inputs: JobInputs) -> AnalysisReport:
+    """A linear probe for a feature of the prompt at every layer, with a shuffled-label control."""
+    dataset = inputs.dataset
+    tokens = dataset.inputs[: inputs.params["max_prompts"]]
+    labels = PROBE_FEATURES[inputs.params["feature"]](tokens, int(dataset.metadata["p"]))
+    inputs.progress(0.1)
+    report = linear_probes(
+        _transformer(inputs), tokens, labels, generator=torch.Generator().manual_seed(inputs.params["seed"])
+    )
+    report.metrics["feature"] = inputs.params["feature"]
     return report

@@ -373,8 +373,9 @@ def job_result(*, ticket_id: str, sealed_result: bytes) -> AnalysisResult:
         _store_plot(request, name, png)
     request.state = AnalysisState.SUCCEEDED
     request.progress = 1.0
+    request.message = f"finished: {len(plots)} plot(s)"
     request.finished_at = timezone.now()
-    request.save(update_fields=["state", "progress", "finished_at"])
+    request.save(update_fields=["state", "progress", "message", "finished_at"])
     audit_record(
         actor=None,
         event=Event.ANALYSIS_SUCCEEDED,
