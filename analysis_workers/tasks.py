@@ -30,6 +30,8 @@ def run_analysis_task(ticket: str) -> str:
     import torch
 
     from analysis_workers.jobs import WorkerConfig, run_job
+    from analysis_workers.sandbox import job_sandbox
 
     torch.set_num_threads(max(1, int(os.environ.get("WORKER_TORCH_THREADS", "1"))))
-    return run_job(ticket, WorkerConfig.from_environment())
+    with job_sandbox(memory_limit_mb=int(os.environ.get("WORKER_MEMORY_LIMIT_MB", "0"))):
+        return run_job(ticket, WorkerConfig.from_environment())
