@@ -48,8 +48,11 @@ FINDING_TITLE = "The LLC of a grokking transformer peaks at memorisation and fal
 Say = Callable[[str], None]
 
 
-def run_demo_analyses(*, base_url: str, created: dict[str, Any], say: Say) -> dict[str, Any]:
-    """The whole story above; returns the ids it made or reused (for demo.json)."""
+def run_demo_analyses(
+    *, base_url: str, created: dict[str, Any], say: Say, healthy: Callable[[], None] = lambda: None
+) -> dict[str, Any]:
+    """The whole story above; returns the ids it made or reused (for demo.json). `healthy()` is
+    called while waiting for the worker and raises if a demo process died."""
     folder = Path(settings.DATA_DIR) / "demo-modadd"
     say("  training the modular-addition transformer (≈ 30 s on 2 cores; reused on a rerun)")
     subprocess.run(  # noqa: S603 - fixed argument list
@@ -61,8 +64,8 @@ def run_demo_analyses(*, base_url: str, created: dict[str, Any], say: Say) -> di
     with InterlockClient(base_url, token, timeout=300) as client:
         series = _upload_series(client, folder, say)
         _approve(series, say)
-        trajectory = _analysis(client, series[-1], "llc_trajectory", SGLD, say)
-        ablation = _analysis(client, series[-1], "head_ablation", {"method": "mean"}, say)
+        trajectory = _analysis(client, series[-1], "llc_trajectory", SGLD, say, healthy)
+        ablation = _analysis(client, series[-1], "head_ablation", {"method": "mean"}, say, healthy)
         finding = _attach(client, trajectory, ablation, say)
     return {
         "checkpoints": [str(c.uuid) for c in series],
@@ -116,7 +119,12 @@ def _approve(series: list[Checkpoint], say: Say) -> None:
 
 
 def _analysis(
-    client: InterlockClient, checkpoint: Checkpoint, kind: str, params: dict[str, Any], say: Say
+    client: InterlockClient,
+    checkpoint: Checkpoint,
+    kind: str,
+    params: dict[str, Any],
+    say: Say,
+    healthy: Callable[[], None],
 ) -> dict[str, Any]:
     done = (
         AnalysisRequest.objects.filter(checkpoint=checkpoint, kind=kind, state=AnalysisState.SUCCEEDED)
@@ -132,6 +140,7 @@ def _analysis(
     with tqdm(total=100, unit="%", desc=kind) as bar:
 
         def update(state: dict[str, Any]) -> None:
+            healthy()
             bar.update(round(100 * float(state["progress"])) - bar.n)
 
         state = client.wait_for_analysis(created["id"], timeout=900, poll=1.0, progress=update)

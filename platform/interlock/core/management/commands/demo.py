@@ -68,7 +68,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 "[5/5] train a model, upload it encrypted, approve it, analyse it, share the results"
             )
-            created["analysis_demo"] = run_demo_analyses(base_url=url, created=created, say=self.stdout.write)
+
+            def healthy() -> None:
+                if any(process.poll() is not None for process in processes):
+                    raise CommandError("a demo process stopped unexpectedly; see the output above")
+
+            created["analysis_demo"] = run_demo_analyses(
+                base_url=url, created=created, say=self.stdout.write, healthy=healthy
+            )
             path.write_text(json.dumps(created, indent=2))
             self._print_logins(created, url, path)
             if exit_when_ready:
@@ -118,10 +125,10 @@ class Command(BaseCommand):
                 "celery",
                 "-A",
                 "interlock.celery",
+                "--quiet",
                 "worker",
                 "--loglevel",
                 "WARNING",
-                "--quiet",
                 "--concurrency",
                 "1",
                 "-Q",
@@ -147,6 +154,7 @@ class Command(BaseCommand):
                 "celery",
                 "-A",
                 "analysis_workers.tasks",
+                "--quiet",
                 "worker",
                 "-Q",
                 "cpu",
@@ -154,7 +162,6 @@ class Command(BaseCommand):
                 "1",
                 "--loglevel",
                 "WARNING",
-                "--quiet",
             ],
             cwd=root,
             env=analysis_env,
