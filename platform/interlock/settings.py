@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "interlock.findings",
     "interlock.checkpoints",
     "interlock.analyses",
+    "interlock.disclosure",
     "interlock.api",
     "interlock.web",
 ]
@@ -311,6 +312,10 @@ CELERY_BEAT_SCHEDULE = {
     "analysis-sweep": {
         "task": "interlock.analyses.sweep",
         "schedule": env.int("ANALYSIS_SWEEP_SECONDS", default=30),
+    },
+    "disclosure-release": {
+        "task": "interlock.disclosure.release_due",
+        "schedule": env.int("DISCLOSURE_RELEASE_SECONDS", default=60),
     },
 }
 

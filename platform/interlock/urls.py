@@ -5,8 +5,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from interlock.analyses import internal_api
+from interlock.disclosure import public
 
 urlpatterns = [
+    path("public/", public.public_page, name="public"),
+    path("public/feed.atom", public.PublicAtomFeed(), name="public-feed-atom"),
+    path("public/feed.json", public.public_json_feed, name="public-feed-json"),
     path("", include("interlock.web.urls")),
     path("api/v1/", include("interlock.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -29,6 +29,7 @@ from analysis_workers.kinds import check_inputs, registry, validate_params
 from analysis_workers.params import validate_params as validate_schema
 from interlock.access import Action
 from interlock.access.lookups import parse_uuid
+from interlock.accounts.models import Role
 from interlock.analyses import keys
 from interlock.analyses.models import AnalysisInput, AnalysisRequest, AnalysisResult, AnalysisState
 from interlock.artifacts.models import Artifact
@@ -175,7 +176,8 @@ def analysis_cancel(*, actor: Any, request: AnalysisRequest) -> AnalysisRequest:
     finished. A queued job never runs; a running one stops at its next progress report and
     its result, if one still arrives, is refused."""
     is_admin = (
-        getattr(actor, "role", "") == "admin" and actor.organisation_id == request.checkpoint.owner_org_id
+        getattr(actor, "role", "") == Role.ORG_ADMIN
+        and actor.organisation_id == request.checkpoint.owner_org_id
     )
     if actor.pk != request.requester_id and not is_admin:
         raise PolicyDenied("Only the requester or an admin of the owner organisation may cancel this.")

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from interlock.api import analysis_views, artifact_views, checkpoint_views, finding_views, views
+from interlock.api import (
+    analysis_views,
+    artifact_views,
+    checkpoint_views,
+    disclosure_views,
+    finding_views,
+    views,
+)
 
 app_name = "api"
 
@@ -126,6 +133,15 @@ urlpatterns = [
         "analysis-access/<str:grant_id>/decide/",
         analysis_views.AnalysisAccessDecideApi.as_view(),
         name="analysis-access-decide",
+    ),
+    path("disclosures/", disclosure_views.DisclosureListApi.as_view(), name="disclosure-list"),
+    path(
+        "disclosures/<str:case_id>/", disclosure_views.DisclosureDetailApi.as_view(), name="disclosure-detail"
+    ),
+    path(
+        "disclosures/<str:case_id>/<str:action>/",
+        disclosure_views.DisclosureActionApi.as_view(),
+        name="disclosure-action",
     ),
     path("analysis-kinds/", checkpoint_views.AnalysisKindListApi.as_view(), name="analysis-kind-list"),
     path("artifacts/", artifact_views.ArtifactListApi.as_view(), name="artifact-list"),

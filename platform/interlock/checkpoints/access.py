@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from interlock.access import policy
 from interlock.access.actions import Action, Decision, allow, deny
+from interlock.accounts.models import Role
 from interlock.artifacts.parents import ArtifactParent, register_parent
 from interlock.checkpoints.models import (
     AnalysisAccessGrant,
@@ -60,7 +61,7 @@ def checkpoint_rule(person: Any, action: Action, checkpoint: Checkpoint) -> Deci
             else deny("no analysis access")
         )
     if action == Action.DECIDE_ANALYSIS_ACCESS:
-        is_admin = person.organisation_id == checkpoint.owner_org_id and person.role == "admin"
+        is_admin = person.organisation_id == checkpoint.owner_org_id and person.role == Role.ORG_ADMIN
         return allow("owner admin") if is_admin else deny("only the owner organisation's admins decide")
     if action == Action.DOWNLOAD:
         return (

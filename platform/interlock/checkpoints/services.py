@@ -13,7 +13,7 @@ from analysis_workers.specs import CheckpointError, validate_spec
 from interlock.access import Action, can
 from interlock.access.gate import network_gate
 from interlock.access.lookups import access_by_uuid, parse_uuid
-from interlock.accounts.models import Person
+from interlock.accounts.models import Person, Role
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.checkpoints.models import (
@@ -180,7 +180,7 @@ def analysis_access_request(*, actor: Person, checkpoint_uuid: object, reason: s
 
 def analysis_access_pending(*, actor: Person) -> Any:
     """Requests an admin of the owner organisation may decide (none for anyone else)."""
-    if actor.role != "admin" or not network_gate(actor):
+    if actor.role != Role.ORG_ADMIN or not network_gate(actor):
         return AnalysisAccessGrant.objects.none()
     return AnalysisAccessGrant.objects.select_related("checkpoint", "grantee__organisation").filter(
         checkpoint__owner_org_id=actor.organisation_id, state=AnalysisAccessState.PENDING

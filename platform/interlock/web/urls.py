@@ -1,6 +1,6 @@
 from django.urls import path
 
-from interlock.web import analysis_views, artifact_views, finding_views, views
+from interlock.web import analysis_views, artifact_views, disclosure_views, finding_views, views
 
 app_name = "web"
 
@@ -47,6 +47,18 @@ urlpatterns = [
         "analyses/<str:analysis_id>/plots/<str:plot_id>.png",
         analysis_views.analysis_plot_view,
         name="analysis_plot",
+    ),
+    path("disclosures/", disclosure_views.disclosures_view, name="disclosures"),
+    path("disclosures/<str:case_id>/", disclosure_views.disclosure_view, name="disclosure"),
+    path(
+        "disclosures/<str:case_id>/<str:action>/",
+        disclosure_views.disclosure_action_view,
+        name="disclosure_action",
+    ),
+    path(
+        "findings/<str:finding_id>/disclose/",
+        disclosure_views.disclosure_new_view,
+        name="disclosure_new",
     ),
     path("findings/", finding_views.finding_list_view, name="findings"),
     path("findings/new/", finding_views.finding_new_view, name="finding_new"),

@@ -216,7 +216,7 @@ def test_another_organisation_analyses_only_after_the_owner_admin_approves(
     network, api_client_for, django_capture_on_commit_callbacks
 ) -> None:
     org, owner, _, series = _lab(network, api_client_for)
-    admin = network.person(org, role="admin", clearance=1)
+    admin = network.person(org, role="org_admin", clearance=1)
     outsider = network.person(clearance=3)
     target = series[0]
     with pytest.raises(NotFound):

@@ -1,0 +1,184 @@
+"""Disclosure cases in the API: open, list, read, and one endpoint per action of the transition table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from interlock.access.lookups import parse_uuid
+from interlock.accounts.models import TokenScope
+from interlock.accounts.requests import person_of
+from interlock.api.serializers import StrictSerializer
+from interlock.core.errors import ApplicationError, NotFound
+from interlock.disclosure import transitions
+from interlock.disclosure.access import access_case_by_id, visible_cases
+from interlock.disclosure.models import DisclosureCase, Target, VoteChoice
+from interlock.disclosure.selectors import case_body
+
+
+class AssessmentInput(StrictSerializer):
+    enables = serializers.CharField(max_length=5000)
+    generality = serializers.CharField(max_length=5000)
+    novelty = serializers.CharField(max_length=5000)
+    mitigations = serializers.CharField(max_length=5000)
+
+
+class OpenInput(StrictSerializer):
+    finding = serializers.UUIDField()
+    target = serializers.ChoiceField(choices=Target.values)
+    group = serializers.UUIDField(required=False, allow_null=True, default=None)
+    rationale = serializers.CharField(max_length=10_000)
+    assessment = AssessmentInput()
+    redacted_title = serializers.CharField(max_length=300, required=False, allow_null=True, default=None)
+    redacted_body = serializers.CharField(
+        max_length=200_000, required=False, allow_null=True, allow_blank=True, default=None
+    )
+    embargo_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ActionInput(StrictSerializer):
+    person = serializers.UUIDField(required=False)
+    choice = serializers.ChoiceField(choices=VoteChoice.values, required=False)
+    rationale = serializers.CharField(max_length=10_000, required=False, default="")
+    relation = serializers.CharField(max_length=500, required=False, default="")
+    body = serializers.CharField(max_length=10_000, required=False, default="")
+    reason = serializers.CharField(max_length=10_000, required=False, default="")
+    until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    redacted_title = serializers.CharField(max_length=300, required=False, allow_null=True, default=None)
+    redacted_body = serializers.CharField(
+        max_length=200_000, required=False, allow_null=True, allow_blank=True, default=None
+    )
+
+
+def _input(serializer_class: type[StrictSerializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data if request.data is not None else {})
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class DisclosureListApi(GenericAPIView):
+    serializer_class = OpenInput
+    required_scope = TokenScope.WRITE
+
+    @extend_schema(operation_id="disclosures_list", responses=dict)
+    def get(self, request: Request) -> Response:
+        person = person_of(request)
+        page = self.paginate_queryset(visible_cases(person).order_by("-created_at"))
+        return self.get_paginated_response(
+            [
+                {"id": str(c.uuid), "finding": str(c.finding.uuid), "target": c.target, "state": c.state}
+                for c in page or []
+            ]
+        )
+
+    @extend_schema(operation_id="disclosures_open", request=OpenInput, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        data = _input(OpenInput, request)
+        person = person_of(request)
+        case = transitions.case_open(
+            actor=person,
+            finding_uuid=data["finding"],
+            target=data["target"],
+            group_uuid=data["group"],
+            rationale=data["rationale"],
+            assessment=dict(data["assessment"]),
+            redacted_title=data["redacted_title"],
+            redacted_body=data["redacted_body"],
+            embargo_until=data["embargo_until"],
+        )
+        return Response(case_body(case, person), status=status.HTTP_201_CREATED)
+
+
+class DisclosureDetailApi(GenericAPIView):
+    serializer_class = OpenInput
+    required_scope = TokenScope.READ
+
+    @extend_schema(operation_id="disclosures_read", responses=dict)
+    def get(self, request: Request, case_id: str) -> Response:
+        person = person_of(request)
+        return Response(case_body(access_case_by_id(person, case_id), person))
+
+
+ACTIONS = (
+    "assign",
+    "volunteer",
+    "declare_conflict",
+    "comment",
+    "vote",
+    "repin",
+    "decide",
+    "embargo_propose",
+    "embargo_accept",
+    "embargo_revise",
+    "embargo_end",
+    "withdraw",
+)
+
+
+def perform(person: Any, case_id: str, action: str, data: dict[str, Any]) -> None:
+    """One action of the transition table on a case the person can see (volunteers need only its id)."""
+    if action not in ACTIONS:
+        raise ApplicationError("Unknown action.", {"action": [", ".join(ACTIONS)]})
+    if action != "volunteer":
+        access_case_by_id(person, case_id)
+    if action == "assign":
+        if "person" not in data:
+            raise ApplicationError("Name the reviewer.", {"person": ["required"]})
+        transitions.case_assign(actor=person, case_uuid=case_id, person_uuid=data["person"])
+    elif action == "volunteer":
+        transitions.case_volunteer(actor=person, case_uuid=case_id)
+    elif action == "declare_conflict":
+        transitions.case_declare_conflict(actor=person, case_uuid=case_id, relation=data.get("relation", ""))
+    elif action == "comment":
+        transitions.case_comment(actor=person, case_uuid=case_id, body=data.get("body", ""))
+    elif action == "vote":
+        transitions.case_vote(
+            actor=person,
+            case_uuid=case_id,
+            choice=data.get("choice", ""),
+            rationale=data.get("rationale", ""),
+        )
+    elif action == "repin":
+        transitions.case_repin(
+            actor=person,
+            case_uuid=case_id,
+            redacted_title=data.get("redacted_title"),
+            redacted_body=data.get("redacted_body"),
+        )
+    elif action == "decide":
+        transitions.case_decide(actor=person, case_uuid=case_id)
+    elif action.startswith("embargo_"):
+        transitions.case_embargo(
+            actor=person,
+            case_uuid=case_id,
+            action=action,
+            until=data.get("until"),
+            reason=data.get("reason", ""),
+        )
+    else:
+        transitions.case_withdraw(actor=person, case_uuid=case_id, reason=data.get("reason", ""))
+
+
+class DisclosureActionApi(GenericAPIView):
+    serializer_class = ActionInput
+    required_scope = TokenScope.WRITE
+
+    @extend_schema(operation_id="disclosures_act", request=ActionInput, responses=dict)
+    def post(self, request: Request, case_id: str, action: str) -> Response:
+        person = person_of(request)
+        perform(person, case_id, action, _input(ActionInput, request))
+        try:
+            return Response(case_body(access_case_by_id(person, case_id), person))
+        except NotFound:
+            # e.g. the vote that met the quorum also ended this reviewer's access to the case
+            state = (
+                DisclosureCase.objects.filter(uuid=parse_uuid(case_id))
+                .values_list("state", flat=True)
+                .first()
+            )
+            return Response({"id": case_id, "state": state, "detail": "Your access to this case has ended."})

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class DisclosureConfig(AppConfig):
+    name = "interlock.disclosure"
+    label = "disclosure"
+
+    def ready(self) -> None:
+        from interlock.crypto.fields import SealedFieldSpec, register_sealed_fields
+        from interlock.disclosure.models import DisclosureCase
+
+        register_sealed_fields(
+            SealedFieldSpec(
+                DisclosureCase,
+                ("rationale_sealed", "assessment_sealed", "redacted_title_sealed", "redacted_body_sealed"),
+                "finding__owner_org",
+                lambda row, name: f"disclosure:{row.uuid}:{name.removesuffix('_sealed')}",
+            )
+        )

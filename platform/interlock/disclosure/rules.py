@@ -1,0 +1,106 @@
+"""Conflicts of interest and the quorum: pure decisions over rows, no writes.
+
+Conflicts (computed, then possibly declared): the reviewer's organisation owns the finding (a
+hard conflict: never a reviewer), the reviewer is an author of the finding (hard), the
+reviewer was affiliated with the owner organisation within the policy's number of years,
+the reviewer co-authored another finding of the owner organisation within those years, or
+the reviewer declared a relation. A conflicted reviewer may comment but never vote; the
+check is repeated at vote time, so a conflict that appears mid-case still counts.
+
+The quorum comes from the current network policy (`quorum[target]`: approvals, distinct
+organisations, steward veto) and is recorded by value in the decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from interlock.disclosure.models import DisclosureCase, PriorAffiliation, Reviewer, VoteChoice
+from interlock.findings.models import Finding
+from interlock.network.selectors import network_policy_current
+
+HARD_CONFLICTS = ("same organisation", "author")
+
+
+def conflicts_of(person: Any, case: DisclosureCase) -> list[str]:
+    """Every reason `person` is conflicted on this case (empty: free to vote)."""
+    finding = case.finding
+    policy = network_policy_current()
+    since = timezone.now() - timedelta(days=365 * int(policy["conflict_affiliation_years"]))
+    reasons = []
+    if person.organisation_id == finding.owner_org_id:
+        reasons.append("same organisation")
+    if finding.authors.filter(pk=person.pk).exists():
+        reasons.append("author")
+    if PriorAffiliation.objects.filter(
+        person=person, organisation_id=finding.owner_org_id, ended_on__gte=since.date()
+    ).exists():
+        reasons.append("prior affiliation with the owner organisation")
+    coauthored = (
+        Finding.objects.filter(owner_org_id=finding.owner_org_id, authors=person, created_at__gte=since)
+        .exclude(pk=finding.pk)
+        .exists()
+    )
+    if coauthored:
+        reasons.append("co-author of the owner organisation's findings")
+    return reasons
+
+
+def reviewer_conflicts(reviewer: Reviewer) -> list[str]:
+    """Computed conflicts now, plus the reviewer's own declaration."""
+    reasons = conflicts_of(reviewer.person, reviewer.case)
+    if reviewer.declared_conflict:
+        reasons.append("declared")
+    return reasons
+
+
+@dataclass(frozen=True)
+class QuorumOutcome:
+    rule: dict[str, Any]
+    approvals: int
+    organisations: int
+    vetoed: bool
+    voters: list[dict[str, Any]]
+
+    @property
+    def met(self) -> bool:
+        return (
+            not self.vetoed
+            and self.approvals >= int(self.rule["approvals"])
+            and self.organisations >= int(self.rule["distinct_orgs"])
+        )
+
+
+def quorum_rule(target: str) -> dict[str, Any]:
+    return dict(network_policy_current()["quorum"][target])
+
+
+def quorum_outcome(case: DisclosureCase) -> QuorumOutcome:
+    """Counts only live votes of reviewers who are not conflicted right now."""
+    rule = quorum_rule(case.target)
+    approvals, organisations, vetoed, voters = 0, set(), False, []
+    for vote in case.votes.filter(lapsed=False).select_related("reviewer__person__organisation"):
+        reviewer = vote.reviewer
+        if reviewer_conflicts(reviewer):
+            continue
+        person = reviewer.person
+        voters.append(
+            {
+                "reviewer": reviewer.pseudonym,
+                "person": str(person.uuid),
+                "organisation": str(person.organisation.uuid) if person.organisation else None,
+                "choice": vote.choice,
+                "rationale": vote.rationale,
+                "steward": person.is_steward,
+            }
+        )
+        if vote.choice in (VoteChoice.APPROVE, VoteChoice.APPROVE_WITH_CHANGES):
+            approvals += 1
+            organisations.add(person.organisation_id)
+        elif rule.get("steward_veto") and person.is_steward:
+            vetoed = True
+    return QuorumOutcome(rule, approvals, len(organisations), vetoed, voters)

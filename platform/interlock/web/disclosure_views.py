@@ -1,0 +1,132 @@
+"""Disclosure pages: open a case from a finding, list cases and open calls, act on a case."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_POST
+
+from interlock.access import Action
+from interlock.accounts.requests import person_of
+from interlock.api.disclosure_views import ACTIONS, perform
+from interlock.core.errors import ApplicationError, NotFound
+from interlock.disclosure.access import access_case_by_id, visible_cases
+from interlock.disclosure.models import CaseState, DisclosureCase, Target, VoteChoice
+from interlock.disclosure.selectors import case_body
+from interlock.disclosure.transitions import ASSESSMENT_FIELDS, TRANSITIONS, case_open
+from interlock.findings.lookups import access_finding_by_id
+from interlock.web.views import member_required
+
+
+def _utc(raw: str) -> datetime | None:
+    """A datetime-local value from the form, read as UTC (the page says so)."""
+    if not raw:
+        return None
+    parsed = parse_datetime(raw if raw.endswith("Z") or "+" in raw else raw + "+00:00")
+    if parsed is None:
+        raise ApplicationError("Give the time as YYYY-MM-DDTHH:MM (UTC).", {"until": ["not a time"]})
+    return parsed
+
+
+def _error_text(failure: ApplicationError) -> str:
+    details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in failure.extra.items())
+    return f"{failure.message} {details}".strip()
+
+
+@member_required
+def disclosures_view(request: HttpRequest) -> HttpResponse:
+    person = person_of(request)
+    mine = visible_cases(person).order_by("-created_at")[:100]
+    calls = (
+        DisclosureCase.objects.filter(state=CaseState.REVIEW)
+        .exclude(finding__owner_org_id=person.organisation_id)
+        .exclude(reviewers__person=person)
+        .order_by("review_deadline")[:50]
+    )
+    return render(request, "web/disclosures/list.html", {"cases": mine, "calls": calls})
+
+
+@member_required
+def disclosure_new_view(request: HttpRequest, finding_id: str) -> HttpResponse:
+    person = person_of(request)
+    finding = access_finding_by_id(person, finding_id, action=Action.VIEW)
+    form = {"target": "sharing_group"}
+    if request.method == "POST":
+        form = request.POST.dict()
+        try:
+            case = case_open(
+                actor=person,
+                finding_uuid=finding.uuid,
+                target=form.get("target", ""),
+                group_uuid=form.get("group") or None,
+                rationale=form.get("rationale", ""),
+                assessment={field: form.get(field, "") for field in ASSESSMENT_FIELDS},
+                redacted_title=form.get("redacted_title") or None,
+                redacted_body=form.get("redacted_body") or None,
+                embargo_until=_utc(form.get("embargo_until", "")),
+            )
+        except NotFound:
+            raise
+        except ApplicationError as failure:
+            messages.error(request, _error_text(failure))
+        else:
+            return redirect("web:disclosure", case.uuid)
+    groups = person.organisation.sharing_groups.all() if person.organisation else []
+    return render(
+        request,
+        "web/disclosures/new.html",
+        {
+            "finding": finding,
+            "form": form,
+            "targets": Target.choices,
+            "groups": groups,
+            "fields": ASSESSMENT_FIELDS,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@member_required
+def disclosure_view(request: HttpRequest, case_id: str) -> HttpResponse:
+    person = person_of(request)
+    case = access_case_by_id(person, case_id)
+    return render(
+        request,
+        "web/disclosures/detail.html",
+        {
+            "case": case,
+            "body": case_body(case, person),
+            "is_author": case.finding.authors.filter(pk=person.pk).exists(),
+            "is_reviewer": case.reviewers.filter(person=person).exists(),
+            "choices": VoteChoice.choices,
+            "transitions": TRANSITIONS.values(),
+        },
+    )
+
+
+@member_required
+@require_POST
+def disclosure_action_view(request: HttpRequest, case_id: str, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise NotFound
+    person = person_of(request)
+    data: dict[str, object] = {k: v for k, v in request.POST.dict().items() if k != "csrfmiddlewaretoken"}
+    try:
+        if "until" in data:
+            data["until"] = _utc(str(data["until"]))
+        perform(person, case_id, action, data)
+    except NotFound:
+        raise
+    except ApplicationError as failure:
+        messages.error(request, _error_text(failure))
+    else:
+        messages.success(request, f"Done: {action.replace('_', ' ')}.")
+    try:
+        access_case_by_id(person, case_id)
+    except NotFound:
+        return redirect("web:disclosures")  # e.g. a reviewer whose access ended with the decision
+    return redirect("web:disclosure", case_id)
