@@ -19,7 +19,19 @@ from interlock.accounts.services import api_token_create
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"web:login", "web:invitation", "schema", "api-docs", "api-redoc", "admin:login", "admin:jsi18n"}
+# The public page and feeds of released disclosures carry only released text (tests/interlock/disclosure).
+PUBLIC = {
+    "web:login",
+    "web:invitation",
+    "schema",
+    "api-docs",
+    "api-redoc",
+    "admin:login",
+    "admin:jsi18n",
+    "public",
+    "public-feed-atom",
+    "public-feed-json",
+}
 LIST_ROUTES_VISIBLE_TO_MEMBERS = {
     "web:home",
     "web:directory",
@@ -70,6 +82,13 @@ COVERED_BY = {
     "web:analysis": "analyses/test_pages.py",
     "web:analysis_status": "analyses/test_pages.py",
     "web:analysis_cancel": "analyses/test_series_plots_and_access.py",
+    "web:disclosures": "disclosure/test_pages.py",
+    "web:disclosure": "disclosure/test_pages.py",
+    "web:disclosure_action": "disclosure/test_pages.py",
+    "web:disclosure_new": "disclosure/test_pages.py",
+    "public": "disclosure/test_release.py",
+    "public-feed-atom": "disclosure/test_release.py",
+    "public-feed-json": "disclosure/test_release.py",
     "web:analysis_plot": "analyses/test_series_plots_and_access.py",
     "web:findings": "findings/test_finding_pages.py::test_the_list_never_shows_what_the_viewer_may_not_read",
     "web:finding_new": "findings/test_finding_pages.py::test_author_creates_shares_and_attaches_through_the_pages",
