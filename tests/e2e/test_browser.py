@@ -162,3 +162,67 @@ def test_sign_in_write_attach_share_and_analyse_in_a_real_browser(
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
+
+
+def test_request_review_and_decide_a_disclosure_in_a_real_browser(
+    live_server: Any, browser: Any, network: Any
+) -> None:
+    from interlock.disclosure.models import CaseState, DisclosureCase
+    from interlock.findings.services import Audience, finding_create, finding_share
+
+    owner, partner = network.org("Aletheia Alignment Lab"), network.org("Beacon Safety Institute")
+    author = network.person(owner, clearance=1, password=PASSWORD)
+    reviewer = network.person(partner, clearance=1, password=PASSWORD)
+    steward = network.person(
+        network.org("Cairn Interpretability Collective"), steward=True, password=PASSWORD
+    )
+    finding = finding_create(
+        actor=author,
+        title="The LLC peaks at memorisation",
+        body="λ̂ rises to a peak at step 100 and falls through grokking.\n\nInternal: our exact data split.",
+        label="amber",
+    )
+    finding_share(actor=author, finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True))
+    base = live_server.url
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(30_000)
+    _sign_in(page, base, author)
+    page.goto(f"{base}/findings/{finding.uuid}/")
+    page.click("text=Request a disclosure review")
+    page.select_option("#target", "network")
+    page.fill("#rationale", "A measurement others should compare with their runs.")
+    page.fill("#enables", "Recognising training phases.")
+    page.fill("#generality", "One algorithmic task.")
+    page.fill("#novelty", "Reproduces published results.")
+    page.fill("#mitigations", "The data split is redacted.")
+    page.fill("#redacted_body", "λ̂ rises to a peak at step 100 and falls through grokking.")
+    page.click("text=Open the review")
+    page.wait_for_url("**/disclosures/*/")
+    case = DisclosureCase.objects.get()
+
+    steward_page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    _sign_in(steward_page, base, steward)
+    steward_page.goto(f"{base}/disclosures/{case.uuid}/")
+    steward_page.fill("input[name=person]", str(reviewer.uuid))
+    steward_page.click("text=Assign reviewer")
+    steward_page.wait_for_load_state("networkidle")
+    assert steward_page.locator(f"text={reviewer.display_name}").count() >= 1  # stewards see names
+
+    reviewer_page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    _sign_in(reviewer_page, base, reviewer)
+    reviewer_page.goto(f"{base}/disclosures/{case.uuid}/")
+    assert reviewer_page.locator("text=Internal: our exact data split.").count() == 1  # the pinned revision
+    _shot(reviewer_page, "disclosure")
+    reviewer_page.select_option("select[name=choice]", "approve")
+    reviewer_page.fill("textarea[name=rationale]", "The redaction removes the split; fine for the network.")
+    reviewer_page.click("form:has(select[name=choice]) button[type=submit]")
+    reviewer_page.wait_for_load_state("networkidle")
+    case.refresh_from_db()
+    assert case.state == CaseState.APPROVED
+    page.goto(f"{base}/disclosures/{case.uuid}/")
+    assert (
+        page.locator("text=Reviewer A").count() >= 1
+        and page.locator(f"text={reviewer.display_name}").count() == 0
+    )
+    assert page.locator("text=Decision: approved").count() == 1

@@ -67,10 +67,12 @@ def run_demo_analyses(
         trajectory = _analysis(client, series[-1], "llc_trajectory", SGLD, say, healthy)
         ablation = _analysis(client, series[-1], "head_ablation", {"method": "mean"}, say, healthy)
         finding = _attach(client, trajectory, ablation, say)
+    case = _open_disclosure(finding, say)
     return {
         "checkpoints": [str(c.uuid) for c in series],
         "analyses": {"llc_trajectory": trajectory["id"], "head_ablation": ablation["id"]},
         "finding": finding,
+        "disclosure_case": case,
     }
 
 
@@ -195,3 +197,37 @@ def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[
             path.write_bytes(buffer.getvalue())
             client.upload(path, parent_type="finding", parent_id=str(finding.uuid))
     return str(finding.uuid)
+
+
+def _open_disclosure(finding_uuid: str, say: Say) -> str:
+    """The researcher asks to widen the finding to the whole network; a steward of another
+    organisation assigns a reviewer from a third one. The case waits for that review."""
+    from interlock.disclosure import transitions
+    from interlock.disclosure.models import OPEN_STATES, DisclosureCase
+
+    existing = DisclosureCase.objects.filter(finding__uuid=finding_uuid).order_by("-created_at").first()
+    if existing is not None:
+        say("  the disclosure case exists (reused)")
+        return str(existing.uuid)
+    researcher = Person.objects.get(email=RESEARCHER)
+    researcher.is_verified = lambda: True  # type: ignore[method-assign]
+    steward = Person.objects.get(email=APPROVER)
+    steward.is_verified = lambda: True  # type: ignore[method-assign]
+    case = transitions.case_open(
+        actor=researcher,
+        finding_uuid=finding_uuid,
+        target="network",
+        rationale="The LLC's rise and fall through grokking is a measurement, not a recipe; the network "
+        "should be able to compare it with their own runs.",
+        assessment={
+            "enables": "Recognising memorisation and generalisation phases in small models.",
+            "generality": "Shown on one algorithmic task; the method applies to any checkpoint series.",
+            "novelty": "Reproduces published observations with our estimator.",
+            "mitigations": "No training recipe beyond published hyperparameters is included.",
+        },
+    )
+    reviewer = Person.objects.get(email="member@cairn.example")
+    transitions.case_assign(actor=steward, case_uuid=case.uuid, person_uuid=reviewer.uuid)
+    assert case.state in OPEN_STATES  # noqa: S101 - just opened
+    say(f"  opened a disclosure review to the whole network; {reviewer.display_name} reviews it")
+    return str(case.uuid)

@@ -221,3 +221,12 @@ def test_only_authors_open_only_stewards_assign_and_bad_input_is_a_clear_400(
     assert stranger.get(f"/api/v1/disclosures/{case['id']}/").status_code == 404
     assert _act(stranger, case, "vote", choice="approve", rationale="I am not a reviewer.").status_code == 404
     assert _act(api_client_for(lab["steward_b"]), case, "teleport").status_code == 400
+
+
+def test_the_documented_transition_table_is_the_code_s() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "disclosure.md").read_text()
+    for transition in transitions.TRANSITIONS.values():
+        assert f"| `{transition.action}` | {transition.who} |" in doc, transition.action
+        assert f"`{transition.audit.value}`" in doc
