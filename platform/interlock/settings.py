@@ -115,6 +115,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "interlock.core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "interlock.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -346,6 +347,8 @@ EMAIL_BACKEND = env.str(
     else "django.core.mail.backends.console.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="interlock@localhost")
+# /metrics answers only this bearer token (unset: /metrics is a 404). Never commit a value.
+METRICS_TOKEN = env.str("INTERLOCK_METRICS_TOKEN", default="")
 # Used only with the file-based backend (the demo writes its notification e-mails there).
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail"))
 INTERLOCK_BASE_URL = env.str("INTERLOCK_BASE_URL", default="http://127.0.0.1:8000/")

@@ -5,9 +5,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from interlock.analyses import internal_api
+from interlock.core.metrics import metrics_view
 from interlock.disclosure import public
 
 urlpatterns = [
+    path("metrics", metrics_view, name="metrics"),
     path("public/", public.public_page, name="public"),
     path("public/feed.atom", public.PublicAtomFeed(), name="public-feed-atom"),
     path("public/feed.json", public.public_json_feed, name="public-feed-json"),

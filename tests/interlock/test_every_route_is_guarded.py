@@ -86,6 +86,7 @@ COVERED_BY = {
     "web:disclosure": "disclosure/test_pages.py",
     "web:disclosure_action": "disclosure/test_pages.py",
     "web:disclosure_new": "disclosure/test_pages.py",
+    "metrics": "ops/test_metrics.py",
     "public": "disclosure/test_release.py",
     "public-feed-atom": "disclosure/test_release.py",
     "public-feed-json": "disclosure/test_release.py",

@@ -41,6 +41,7 @@ from interlock.audit.services import audit_record
 from interlock.checkpoints.models import Checkpoint, CheckpointState
 from interlock.checkpoints.services import access_checkpoint_by_id, checkpoint_current_approval
 from interlock.core.errors import ApplicationError, Conflict, InvalidState, PolicyDenied
+from interlock.core.metrics import record_job
 from interlock.crypto.fields import open_text, seal_text
 from interlock.crypto.keys import data_key_open
 from interlock_wire import IntegrityError, JobTicket, TicketBlob, open_sealed, seal, sign_ticket
@@ -378,6 +379,8 @@ def job_result(*, ticket_id: str, sealed_result: bytes) -> AnalysisResult:
     request.message = f"finished: {len(plots)} plot(s)"
     request.finished_at = timezone.now()
     request.save(update_fields=["state", "progress", "message", "finished_at"])
+    seconds = (request.finished_at - request.started_at).total_seconds() if request.started_at else None
+    transaction.on_commit(functools.partial(record_job, request.kind, "succeeded", seconds))
     audit_record(
         actor=None,
         event=Event.ANALYSIS_SUCCEEDED,
@@ -434,6 +437,7 @@ def job_fail(*, ticket_id: str, message: str, permanent: bool) -> AnalysisReques
     if permanent or request.attempts >= settings.JOB_MAX_ATTEMPTS:
         request.state = AnalysisState.FAILED
         request.finished_at = timezone.now()
+        transaction.on_commit(functools.partial(record_job, request.kind, "failed", None))
         audit_record(
             actor=None,
             event=Event.ANALYSIS_FAILED,
