@@ -81,8 +81,13 @@ class WorkerConfig:
                 read("PLATFORM_SIGNING_PUBLIC_KEY_FILE")
             ),
             platform_result_public=X25519PublicKey.from_public_bytes(read("PLATFORM_RESULT_PUBLIC_KEY_FILE")),
-            device=os.environ.get("WORKER_DEVICE", "cpu"),
+            device=_worker_device(os.environ.get("WORKER_DEVICE", "cpu")),
         )
+
+
+def _worker_device(name: str) -> str:
+    """WORKER_DEVICE: "cpu", or "gpu" / "cuda" / "cuda:N" for a GPU worker."""
+    return "cuda" if name == "gpu" else name
 
 
 def describe_device(device: str) -> str:

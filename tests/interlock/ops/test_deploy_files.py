@@ -1,0 +1,105 @@
+"""The deployment files say what docs/operations.md promises: workers without database credentials,
+non-root containers with limits, GPU workers on GPU nodes, one beat, TLS and hidden internals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
+
+
+def _k8s() -> list[dict[str, Any]]:
+    documents = []
+    for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        documents += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return documents
+
+
+def _containers(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return document["spec"]["template"]["spec"]["containers"]
+
+
+def test_every_kubernetes_workload_runs_as_non_root_with_limits() -> None:
+    deployments = [d for d in _k8s() if d["kind"] == "Deployment"]
+    assert {d["metadata"]["name"] for d in deployments} == {
+        "web",
+        "platform-worker",
+        "beat",
+        "cpu-worker",
+        "gpu-worker",
+    }
+    for deployment in deployments:
+        assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+        for container in _containers(deployment):
+            assert container["resources"]["limits"]["memory"] and container["resources"]["limits"]["cpu"]
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_analysis_workers_hold_no_database_credentials_and_cannot_reach_postgres() -> None:
+    documents = _k8s()
+    secrets = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Secret"}
+    assert "DATABASE_URL" not in secrets["interlock-worker"]["stringData"]
+    for name in ("cpu-worker", "gpu-worker"):
+        worker = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
+        for container in _containers(worker):
+            refs = {ref["secretRef"]["name"] for ref in container.get("envFrom", []) if "secretRef" in ref}
+            assert refs == {"interlock-worker"}
+            assert all(env["name"] != "DATABASE_URL" for env in container.get("env", []))
+    policy = next(d for d in documents if d["kind"] == "NetworkPolicy")
+    ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
+    assert 5432 not in ports and {8000, 5672} <= ports
+
+
+def test_gpu_workers_land_on_gpu_nodes_and_scale_with_their_queue() -> None:
+    documents = _k8s()
+    gpu = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "gpu-worker")
+    spec = gpu["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] and spec["tolerations"]
+    assert _containers(gpu)[0]["resources"]["limits"]["nvidia.com/gpu"] == 1
+    scalers = {
+        d["spec"]["scaleTargetRef"]["name"] for d in documents if d["kind"] == "HorizontalPodAutoscaler"
+    }
+    assert scalers == {"cpu-worker", "gpu-worker"}
+    beat = next(d for d in documents if d["kind"] == "Deployment" and d["metadata"]["name"] == "beat")
+    assert beat["spec"]["replicas"] == 1
+
+
+def test_compose_has_the_documented_services_and_keeps_workers_off_the_database() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {
+        "postgres",
+        "rabbitmq",
+        "web",
+        "platform-worker",
+        "beat",
+        "cpu-worker",
+        "gpu-worker",
+        "nginx",
+    }
+    for worker in ("cpu-worker", "gpu-worker"):
+        assert services[worker]["networks"] == ["jobs"] and services[worker]["env_file"] == [
+            "secrets/worker.env"
+        ]
+    assert "data" not in services["rabbitmq"]["networks"] or "postgres" not in services["rabbitmq"]
+    assert services["gpu-worker"]["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == [
+        "gpu"
+    ]
+    nginx = (DEPLOY / "nginx" / "interlock.conf").read_text()
+    assert "Strict-Transport-Security" in nginx and "location /internal/ { return 404; }" in nginx
+    assert "proxy_request_buffering off" in nginx
+
+
+def test_systemd_units_are_hardened_and_the_worker_cannot_read_platform_secrets() -> None:
+    units = {path.name: path.read_text() for path in (DEPLOY / "systemd").glob("*.service")}
+    assert len(units) == 4
+    for text in units.values():
+        assert "NoNewPrivileges=true" in text and "ProtectSystem=strict" in text and "PrivateTmp=true" in text
+    worker = units["interlock-analysis-worker@.service"]
+    assert "User=interlock-worker" in worker and "MemoryMax=" in worker
+    assert "InaccessiblePaths=/var/lib/interlock /etc/interlock/platform.env" in worker
+    assert "platform.env" not in worker.split("EnvironmentFile=")[1].splitlines()[0]
