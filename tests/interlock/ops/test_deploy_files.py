@@ -103,3 +103,47 @@ def test_systemd_units_are_hardened_and_the_worker_cannot_read_platform_secrets(
     assert "User=interlock-worker" in worker and "MemoryMax=" in worker
     assert "InaccessiblePaths=/var/lib/interlock /etc/interlock/platform.env" in worker
     assert "platform.env" not in worker.split("EnvironmentFile=")[1].splitlines()[0]
+
+
+def _variables_the_code_reads() -> set[str]:
+    import re
+
+    root = DEPLOY.parent
+    pattern = re.compile(
+        r'(?:env\.(?:str|int|bool|float|list)\(|os\.environ\.get\(|_required_in_production\(|read\()"([A-Z][A-Z0-9_]+)"'
+    )
+    names: set[str] = set()
+    for folder in ("platform/interlock", "analysis_workers"):
+        for path in (root / folder).rglob("*.py"):
+            names |= set(pattern.findall(path.read_text()))
+    return names
+
+
+def test_every_variable_the_deployment_sets_is_one_the_code_reads() -> None:
+    known = _variables_the_code_reads() | {"PYTHONPATH"}
+    assert {"DATABASE_URL", "WORKER_DEVICE", "PLATFORM_RESULT_PUBLIC_KEY_FILE"} <= known  # the scan works
+    set_by_deploy: set[str] = set()
+    for document in _k8s():
+        if document["kind"] == "ConfigMap":
+            set_by_deploy |= set(document["data"])
+        if document["kind"] == "Secret":
+            set_by_deploy |= set(document["stringData"])
+        if document["kind"] == "Deployment":
+            for container in _containers(document):
+                set_by_deploy |= {env["name"] for env in container.get("env", [])}
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    for name in ("web", "platform-worker", "beat", "cpu-worker", "gpu-worker"):
+        set_by_deploy |= set(compose["services"][name].get("environment", {}))
+    for path in (DEPLOY / "systemd").glob("*.service"):
+        for line in path.read_text().splitlines():
+            if line.startswith("Environment="):
+                set_by_deploy |= {pair.split("=")[0] for pair in line.removeprefix("Environment=").split()}
+    assert sorted(set_by_deploy - known) == []
+    platform_secret = next(
+        d for d in _k8s() if d["kind"] == "Secret" and d["metadata"]["name"] == "interlock-platform"
+    )
+    assert {"DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"} <= set(platform_secret["stringData"])
+    # every image is the project's own, or a pinned major version of a public one
+    images = [c["image"] for d in _k8s() if d["kind"] == "Deployment" for c in _containers(d)]
+    images += [s["image"] for s in compose["services"].values() if "image" in s]
+    assert all((":" in image and not image.endswith(":latest")) or "interlock" in image for image in images)
