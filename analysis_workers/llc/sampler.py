@@ -244,16 +244,19 @@ def run_chains(
 
     chains, total = config.num_chains, config.total_steps
     losses_of = chain_losses(model, loss_fn, frozen, buffers, input_dim=x.dim())
-    theta = theta_star.unsqueeze(0).repeat(chains, 1).requires_grad_(True)  # (C, P)
+    theta = theta_star.unsqueeze(0).repeat(chains, 1)  # (C, P)
     trace = torch.empty(chains, total, device=device, dtype=dtype)
     norms = torch.zeros(3, chains, total, device=device, dtype=dtype) if config.diagnose_steps else None
     half_eps, root_eps = 0.5 * config.step_size, math.sqrt(config.step_size)
     checked = 0
     for step in range(total):
         rows = noise.batch_indices(step)  # (C, B)
-        views = _views(theta, shapes)
+        # Per-parameter leaves sharing θ's storage: their gradients come back per parameter and
+        # are concatenated once (a gradient through slices of θ would zero-fill (C, P) per slice).
+        views = {name: view.requires_grad_(True) for name, view in _views(theta, shapes).items()}
         batch_losses = losses_of(views, x[rows], y[rows])  # (C,)
-        (gradient,) = torch.autograd.grad(batch_losses.sum(), theta)  # (C, P)
+        grads = torch.autograd.grad(batch_losses.sum(), list(views.values()))
+        gradient = torch.cat([g.reshape(chains, -1) for g in grads], dim=1)  # (C, P)
         with torch.no_grad():
             trace[:, step] = batch_losses
             xi = noise.gaussian(step)  # (C, P)
