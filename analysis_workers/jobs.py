@@ -243,4 +243,14 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
         for name in report.figures
         if _PLOT_NAME.match(name)
     }
-    return {"metrics": report.metrics, "plots": plots, "seconds": time.perf_counter() - started}
+    vectors = {
+        name: base64.urlsafe_b64encode(report.svg_bytes(name)).decode()
+        for name in report.figures
+        if _PLOT_NAME.match(name)
+    }
+    return {
+        "metrics": report.metrics,
+        "plots": plots,
+        "plots_svg": vectors,
+        "seconds": time.perf_counter() - started,
+    }

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -21,6 +22,13 @@ class AnalysisReport:
     def png_bytes(self, name: str, *, dpi: int = 80) -> bytes:
         buffer = io.BytesIO()
         self.figures[name].savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+        return buffer.getvalue()
+
+    def svg_bytes(self, name: str) -> bytes:
+        """The same figure as SVG (vector, for papers); text stays paths, so no fonts leak in."""
+        buffer = io.BytesIO()
+        with matplotlib.rc_context({"svg.fonttype": "path"}):
+            self.figures[name].savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
         return buffer.getvalue()
 
 

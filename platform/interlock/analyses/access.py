@@ -2,8 +2,10 @@
 
 An analysis is seen by its requester (also a grantee from another organisation) and by the
 owner organisation's members cleared for the checkpoint's hazard tier — the people who may
-see the weights it was computed from. Nobody else, stewards included: results of a private
-checkpoint can carry what its weights carry. Plots are artifacts whose parent is the analysis,
+see the weights it was computed from. Results of a private checkpoint can carry what its
+weights carry, so nobody else sees them unless an output release (`releases.py`) approved by
+two stewards of other organisations widened the audience; stewards see an analysis only while
+they review such a release. Plots are artifacts whose parent is the analysis,
 so they are visible exactly when the analysis is; nobody attaches to an analysis by hand.
 """
 
@@ -16,7 +18,7 @@ from django.db.models import Q, QuerySet
 from interlock.access import policy
 from interlock.access.actions import Action, Decision, allow, deny
 from interlock.access.lookups import access_by_uuid
-from interlock.analyses.models import AnalysisRequest
+from interlock.analyses.models import AnalysisRequest, ReleaseState, ReleaseTarget
 from interlock.artifacts.parents import ArtifactParent, register_parent
 from interlock.core.errors import NotFound
 from interlock.findings.access import _max_visible_tier, clearance_allows
@@ -29,21 +31,44 @@ def _owner_member(person: Any, request: AnalysisRequest) -> bool:
     )
 
 
+def _released_to(person: Any, request: AnalysisRequest) -> bool:
+    """An approved output release reaches the person's organisation, and their clearance the tier."""
+    if not clearance_allows(person, request.checkpoint.hazard_tier):
+        return False
+    approved = request.releases.filter(state=ReleaseState.APPROVED)
+    return approved.filter(
+        Q(target=ReleaseTarget.NETWORK)
+        | Q(target_group__members=person.organisation_id)
+        | Q(target_group__owner_org=person.organisation_id)
+    ).exists()
+
+
 def analysis_rule(person: Any, action: Action, request: AnalysisRequest) -> Decision:
-    audience = person.pk == request.requester_id or _owner_member(person, request)
-    if action in (Action.VIEW, Action.DOWNLOAD):
-        return allow("result audience") if audience else deny("not in the result audience")
-    return deny(f"{action} does not apply to analyses")
+    if action not in (Action.VIEW, Action.DOWNLOAD):
+        return deny(f"{action} does not apply to analyses")
+    if person.pk == request.requester_id or _owner_member(person, request):
+        return allow("result audience")
+    if _released_to(person, request):
+        return allow("an approved output release")
+    if person.is_steward and request.releases.filter(state=ReleaseState.PENDING).exists():
+        return allow("a steward reviewing a pending output release")
+    return deny("not in the result audience")
 
 
 def visible_analyses(person: Any, queryset: QuerySet[AnalysisRequest]) -> QuerySet[AnalysisRequest]:
+    tier = _max_visible_tier(person)
+    released = Q(releases__state=ReleaseState.APPROVED, checkpoint__hazard_tier__lte=tier) & (
+        Q(releases__target=ReleaseTarget.NETWORK)
+        | Q(releases__target_group__members=person.organisation_id)
+        | Q(releases__target_group__owner_org=person.organisation_id)
+    )
+    pending = Q(releases__state=ReleaseState.PENDING) if person.is_steward else Q(pk__in=[])
     return queryset.filter(
         Q(requester_id=person.pk)
-        | Q(
-            checkpoint__owner_org_id=person.organisation_id,
-            checkpoint__hazard_tier__lte=_max_visible_tier(person),
-        )
-    )
+        | Q(checkpoint__owner_org_id=person.organisation_id, checkpoint__hazard_tier__lte=tier)
+        | released
+        | pending
+    ).distinct()
 
 
 def access_analysis_by_id(

@@ -7,7 +7,7 @@
 4. the researcher requests the LLC trajectory over the series and a head ablation on the last
    checkpoint, which a real worker runs from signed tickets;
 5. the results (λ̂ per checkpoint, and the plots) are attached to a finding shared with the
-   researcher's organisation and the working group.
+   researcher's organisation, and a disclosure review to widen it to the network is opened.
 
 Every step is idempotent: a rerun reuses the trained files, the uploaded checkpoints, their
 approvals, finished analyses and the finding.
@@ -35,7 +35,6 @@ from interlock.checkpoints.models import Checkpoint, CheckpointState
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_current_approval
 from interlock.findings.models import Finding
 from interlock.findings.services import Audience, finding_create, finding_share, revision_title
-from interlock.network.models import SharingGroup
 from interlock_client import InterlockClient
 
 RESEARCHER = "researcher@aletheia.example"
@@ -181,14 +180,10 @@ def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[
     finding = finding_create(
         actor=researcher, title=FINDING_TITLE, body=body, label="amber", hazard_tier=1, tags=["demo", "llc"]
     )
-    group = SharingGroup.objects.get(name="Interpretability working group")
-    finding_share(
-        actor=researcher,
-        finding_uuid=finding.uuid,
-        label="amber",
-        audience=Audience(own_org=True, network=False, group_uuids=(str(group.uuid),)),
-    )
-    say("  attaching the plots to a finding shared with the organisation and the working group")
+    # The finding stays inside the organisation (the analysis's own result audience); going wider
+    # is what the disclosure review opened next is for.
+    finding_share(actor=researcher, finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True))
+    say("  attaching the plots to a finding shared with the researcher's organisation")
     with tempfile.TemporaryDirectory() as scratch:
         for plot in trajectory["plots"] + ablation["plots"]:
             buffer = io.BytesIO()

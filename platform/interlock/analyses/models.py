@@ -85,3 +85,52 @@ class AnalysisResult(models.Model):
 
     def __str__(self) -> str:
         return f"result of {self.request_id}"
+
+
+class ReleaseTarget(models.TextChoices):
+    SHARING_GROUP = "sharing_group", "A sharing group"
+    NETWORK = "network", "The whole network"
+
+
+class ReleaseState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class OutputRelease(models.Model):
+    """Widening who sees an analysis's results beyond its result audience: approved by two
+    stewards from organisations other than the requester's (one reject closes it)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    analysis = models.ForeignKey(AnalysisRequest, on_delete=models.PROTECT, related_name="releases")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    target = models.CharField(max_length=16, choices=ReleaseTarget.choices)
+    target_group = models.ForeignKey(
+        "network.SharingGroup", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=2000)
+    state = models.CharField(max_length=16, choices=ReleaseState.choices, default=ReleaseState.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"release of {self.analysis_id} to {self.target} ({self.state})"
+
+
+class OutputReleaseVote(models.Model):
+    release = models.ForeignKey(OutputRelease, on_delete=models.CASCADE, related_name="votes")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey("network.Organisation", on_delete=models.PROTECT, related_name="+")
+    approve = models.BooleanField()
+    rationale = models.CharField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["release", "person"], name="one_vote_per_person")]
+
+    def __str__(self) -> str:
+        return f"{'approve' if self.approve else 'reject'} on {self.release_id}"

@@ -361,6 +361,7 @@ def job_result(*, ticket_id: str, sealed_result: bytes) -> AnalysisResult:
     if not isinstance(payload, dict) or not isinstance(payload.get("metrics"), dict):
         raise JobRefused("The result has no metrics object.")
     plots = _decoded_plots(payload.get("plots") or {}, registry()[request.kind].plots)
+    vectors = _decoded_plots(payload.get("plots_svg") or {}, registry()[request.kind].plots, svg=True)
     result = AnalysisResult(request=request)
     result.metrics_sealed = seal_text(
         org=request.checkpoint.owner_org,
@@ -374,6 +375,8 @@ def job_result(*, ticket_id: str, sealed_result: bytes) -> AnalysisResult:
         raise Conflict("This job already has a result.") from None
     for name, png in plots.items():
         _store_plot(request, name, png)
+    for name, svg in vectors.items():
+        _store_plot(request, name, svg, svg=True)
     request.state = AnalysisState.SUCCEEDED
     request.progress = 1.0
     request.message = f"finished: {len(plots)} plot(s)"
@@ -395,8 +398,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PLOT_BYTES = 4 * 1024 * 1024
 
 
-def _decoded_plots(raw: object, allowed: tuple[str, ...]) -> dict[str, bytes]:
-    """Only the kind's registered plot names, each a PNG of bounded size; anything else refuses the result."""
+def _decoded_plots(raw: object, allowed: tuple[str, ...], *, svg: bool = False) -> dict[str, bytes]:
+    """Only the kind's registered plot names, each a PNG (or SVG) of bounded size; anything else
+    refuses the result. SVGs are only ever served as downloads (attachment, CSP sandbox)."""
     if not isinstance(raw, dict) or len(raw) > len(allowed):
         raise JobRefused("The result's plots are not an object of the kind's plots.")
     plots = {}
@@ -407,18 +411,23 @@ def _decoded_plots(raw: object, allowed: tuple[str, ...]) -> dict[str, bytes]:
             png = base64.urlsafe_b64decode(encoded)
         except ValueError:
             raise JobRefused("A plot is not base64url.") from None
-        if not png.startswith(PNG_SIGNATURE) or len(png) > MAX_PLOT_BYTES:
-            raise JobRefused("A plot is not a PNG image of at most 4 MiB.")
+        looks_right = png.lstrip().startswith((b"<?xml", b"<svg")) if svg else png.startswith(PNG_SIGNATURE)
+        if not looks_right or len(png) > MAX_PLOT_BYTES:
+            raise JobRefused(f"A plot is not a {'SVG' if svg else 'PNG'} image of at most 4 MiB.")
         plots[name] = png
     return plots
 
 
-def _store_plot(request: AnalysisRequest, name: str, png: bytes) -> None:
+def _store_plot(request: AnalysisRequest, name: str, data: bytes, *, svg: bool = False) -> None:
     """Encrypt the plot into artifact storage under the owner org's key, as a child of the analysis."""
     parent = ArtifactParent("analysis", str(request.uuid), request.checkpoint.owner_org, kind="plot")
-    writer = EncryptingWriter(parent=parent, filename=f"{request.kind}-{name}.png", media_type="image/png")
+    writer = EncryptingWriter(
+        parent=parent,
+        filename=f"{request.kind}-{name}.{'svg' if svg else 'png'}",
+        media_type="image/svg+xml" if svg else "image/png",
+    )
     try:
-        writer.write(png)
+        writer.write(data)
         blob = writer.finish()
     except Exception:
         writer.abort()

@@ -14,6 +14,7 @@ from interlock.accounts.models import TokenScope
 from interlock.accounts.requests import person_of
 from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisRequest
+from interlock.analyses.releases import release_request, release_vote
 from interlock.analyses.services import analysis_cancel, analysis_metrics, analysis_request_create
 from interlock.api.serializers import StrictSerializer
 from interlock.artifacts.models import Artifact
@@ -51,6 +52,15 @@ def analysis_body(request: AnalysisRequest) -> dict[str, Any]:
         "finished_at": request.finished_at,
         "inputs": [str(item.checkpoint.uuid) for item in request.inputs.select_related("checkpoint")],
         "metrics": analysis_metrics(request) if request.state == "succeeded" else None,
+        "releases": [
+            {
+                "id": str(r.uuid),
+                "target": r.target,
+                "state": r.state,
+                "approvals": r.votes.filter(approve=True).count(),
+            }
+            for r in request.releases.all()
+        ],
         "plots": [
             {"id": str(artifact.uuid), "name": artifact.filename, "size": artifact.size}
             for artifact in Artifact.objects.filter(parent_type="analysis", parent_id=request.uuid).order_by(
@@ -89,6 +99,58 @@ class AnalysisCancelApi(GenericAPIView):
         person = person_of(request)
         cancelled = analysis_cancel(actor=person, request=access_analysis_by_id(person, analysis_id))
         return Response(analysis_body(cancelled))
+
+
+class ReleaseInput(StrictSerializer):
+    target = serializers.ChoiceField(choices=["sharing_group", "network"])
+    group = serializers.UUIDField(required=False, allow_null=True, default=None)
+    reason = serializers.CharField(max_length=2000)
+
+
+class ReleaseVoteInput(StrictSerializer):
+    approve = serializers.BooleanField()
+    rationale = serializers.CharField(max_length=2000)
+
+
+class AnalysisReleaseApi(GenericAPIView):
+    """The requester asks for an analysis's results to go to a wider audience."""
+
+    serializer_class = ReleaseInput
+    required_scope = TokenScope.ANALYSES
+
+    @extend_schema(operation_id="analyses_release", request=ReleaseInput, responses={201: dict})
+    def post(self, request: Request, analysis_id: str) -> Response:
+        serializer = ReleaseInput(data=request.data if request.data is not None else {})
+        serializer.is_valid(raise_exception=True)
+        person = person_of(request)
+        analysis = access_analysis_by_id(person, analysis_id)
+        release = release_request(
+            actor=person,
+            analysis=analysis,
+            target=serializer.validated_data["target"],
+            group_uuid=serializer.validated_data["group"],
+            reason=serializer.validated_data["reason"],
+        )
+        return Response({"id": str(release.uuid), "state": release.state}, status=status.HTTP_201_CREATED)
+
+
+class AnalysisReleaseVoteApi(GenericAPIView):
+    """A steward of another organisation approves or rejects an output release."""
+
+    serializer_class = ReleaseVoteInput
+    required_scope = TokenScope.WRITE
+
+    @extend_schema(operation_id="analysis_releases_vote", request=ReleaseVoteInput, responses=dict)
+    def post(self, request: Request, release_id: str) -> Response:
+        serializer = ReleaseVoteInput(data=request.data if request.data is not None else {})
+        serializer.is_valid(raise_exception=True)
+        release = release_vote(
+            actor=person_of(request),
+            release_uuid=release_id,
+            approve=serializer.validated_data["approve"],
+            rationale=serializer.validated_data["rationale"],
+        )
+        return Response({"id": str(release.uuid), "state": release.state})
 
 
 class AnalysisAccessInput(StrictSerializer):

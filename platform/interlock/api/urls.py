@@ -128,6 +128,16 @@ urlpatterns = [
         analysis_views.AnalysisCancelApi.as_view(),
         name="analysis-cancel",
     ),
+    path(
+        "analyses/<str:analysis_id>/releases/",
+        analysis_views.AnalysisReleaseApi.as_view(),
+        name="analysis-release",
+    ),
+    path(
+        "analysis-releases/<str:release_id>/vote/",
+        analysis_views.AnalysisReleaseVoteApi.as_view(),
+        name="analysis-release-vote",
+    ),
     path("analysis-access/", analysis_views.AnalysisAccessListApi.as_view(), name="analysis-access-list"),
     path(
         "analysis-access/<str:grant_id>/decide/",

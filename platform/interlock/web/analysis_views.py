@@ -73,12 +73,17 @@ def analysis_request_view(request: HttpRequest) -> HttpResponse:
 def _context(request: HttpRequest, analysis_id: str) -> dict[str, object]:
     analysis = access_analysis_by_id(person_of(request), analysis_id)
     metrics = analysis_metrics(analysis) if analysis.state == "succeeded" else None
-    plots = Artifact.objects.filter(parent_type="analysis", parent_id=analysis.uuid).order_by("filename")
+    artifacts = list(
+        Artifact.objects.filter(parent_type="analysis", parent_id=analysis.uuid).order_by("filename")
+    )
+    plots = [a for a in artifacts if a.media_type == "image/png"]
+    vectors = [a for a in artifacts if a.media_type == "image/svg+xml"]
     return {
         "analysis": analysis,
         "metrics": metrics,
         "metrics_json": json.dumps(metrics, indent=1)[:20000] if metrics else "",
-        "plots": list(plots) if metrics else [],
+        "plots": plots if metrics else [],
+        "vectors": vectors if metrics else [],
         "percent": round(analysis.progress * 100),
         "can_cancel": analysis.state in ("queued", "running")
         and analysis.requester_id == person_of(request).pk,

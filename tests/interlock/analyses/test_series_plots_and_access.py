@@ -26,7 +26,7 @@ from interlock.analyses.services import (
 )
 from interlock.artifacts.models import Artifact
 from interlock.audit.models import AuditEvent
-from interlock.checkpoints.models import AnalysisAccessGrant
+from interlock.checkpoints.models import AnalysisAccessGrant, Checkpoint
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.core.errors import ApplicationError, NotFound, PolicyDenied
 from tests.interlock.analyses.test_pipeline import _reset_connections, _start_worker, _wait
@@ -127,6 +127,7 @@ def test_series_and_attention_kinds_run_on_a_real_worker_and_plots_reach_only_th
         assert all((row["llc"] is None) == row["flagged"] for row in rows)
         assert set(states[1]["metrics"]["scores"]) >= {"previous_token", "induction"}
         plots = {p["name"]: p["id"] for s in states for p in s["plots"]}
+        assert "llc_trajectory-llc_trajectory.svg" in plots  # vector copies for papers, download only
         assert {"llc_trajectory-llc_trajectory.png", "attention_patterns-head_scores.png"} <= set(plots)
         plot_id = plots["llc_trajectory-llc_trajectory.png"]
         artifact = Artifact.objects.get(uuid=plot_id)
@@ -310,3 +311,53 @@ def test_gpu_requests_go_to_the_gpu_queue_only_where_the_deployment_has_one(
         _wait(lambda: broker.llen(settings.ANALYSIS_GPU_QUEUE) == 1, 10)  # the ticket waits for a GPU worker
     finally:
         broker.delete(settings.ANALYSIS_GPU_QUEUE)
+
+
+@pytest.mark.django_db
+def test_results_go_wider_only_after_two_stewards_of_other_organisations_approve(
+    network, api_client_for, django_capture_on_commit_callbacks
+) -> None:
+    from interlock.analyses.models import AnalysisResult
+    from interlock.crypto.fields import seal_text
+
+    org, owner, _steward, series = _lab(network, api_client_for)
+    with django_capture_on_commit_callbacks(execute=False):
+        request = analysis_request_create(
+            actor=owner, checkpoint_uuid=series[0].uuid, kind="llc", params=FAST, dataset=DATASET
+        )
+    AnalysisRequest.objects.filter(pk=request.pk).update(state="succeeded")
+    result = AnalysisResult(request=request)
+    result.metrics_sealed = seal_text(
+        org=org,
+        object_id=f"analysis-result:{request.uuid}",
+        text='{"metrics": {"llc_mean": 1.0}, "seconds": 1}',
+    )
+    result.save()
+    outsider = network.person(clearance=1)
+    path = f"/api/v1/analyses/{request.uuid}/"
+    assert api_client_for(outsider).get(path).status_code == 404
+    asked = api_client_for(owner).post(
+        f"{path}releases/",
+        {"target": "network", "reason": "Others should compare their curves."},
+        format="json",
+    )
+    assert asked.status_code == 201
+    vote = f"/api/v1/analysis-releases/{asked.json()['id']}/vote/"
+    body = {"approve": True, "rationale": "Only a curve, no recipe."}
+    same_org_steward = network.person(org, steward=True)
+    assert api_client_for(same_org_steward).post(vote, body, format="json").status_code == 403
+    assert api_client_for(outsider).post(vote, body, format="json").status_code == 404  # not a steward
+    first = network.person(steward=True)
+    assert api_client_for(first).get(path).status_code == 200  # reviewing stewards see it
+    assert api_client_for(first).post(vote, body, format="json").json()["state"] == "pending"
+    assert api_client_for(first).post(vote, body, format="json").status_code == 409  # one vote each
+    assert api_client_for(outsider).get(path).status_code == 404  # one approval is not enough
+    second = network.person(steward=True)
+    assert api_client_for(second).post(vote, body, format="json").json()["state"] == "approved"
+    assert api_client_for(outsider).get(path).json()["metrics"]["llc_mean"] == 1.0
+    uncleared = network.person(clearance=0)
+    Checkpoint.objects.filter(pk=series[0].pk).update(hazard_tier=1)
+    assert api_client_for(uncleared).get(path).status_code == 404  # a release never lowers the tier
+    assert {"ANALYSIS_RELEASE_REQUESTED", "ANALYSIS_RELEASE_VOTED", "ANALYSIS_RELEASE_DECIDED"} <= set(
+        AuditEvent.objects.values_list("event", flat=True)
+    )
