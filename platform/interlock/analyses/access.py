@@ -25,15 +25,15 @@ from interlock.findings.access import _max_visible_tier, clearance_allows
 
 
 def _owner_member(person: Any, request: AnalysisRequest) -> bool:
-    checkpoint = request.checkpoint
-    return person.organisation_id == checkpoint.owner_org_id and clearance_allows(
-        person, checkpoint.hazard_tier
+    """Of the owner organisation and cleared for the strictest tier among the inputs."""
+    return person.organisation_id == request.checkpoint.owner_org_id and clearance_allows(
+        person, request.hazard_tier
     )
 
 
 def _released_to(person: Any, request: AnalysisRequest) -> bool:
     """An approved output release reaches the person's organisation, and their clearance the tier."""
-    if not clearance_allows(person, request.checkpoint.hazard_tier):
+    if not clearance_allows(person, request.hazard_tier):
         return False
     approved = request.releases.filter(state=ReleaseState.APPROVED)
     return approved.filter(
@@ -57,7 +57,7 @@ def analysis_rule(person: Any, action: Action, request: AnalysisRequest) -> Deci
 
 def visible_analyses(person: Any, queryset: QuerySet[AnalysisRequest]) -> QuerySet[AnalysisRequest]:
     tier = _max_visible_tier(person)
-    released = Q(releases__state=ReleaseState.APPROVED, checkpoint__hazard_tier__lte=tier) & (
+    released = Q(releases__state=ReleaseState.APPROVED, hazard_tier__lte=tier) & (
         Q(releases__target=ReleaseTarget.NETWORK)
         | Q(releases__target_group__members=person.organisation_id)
         | Q(releases__target_group__owner_org=person.organisation_id)
@@ -65,7 +65,7 @@ def visible_analyses(person: Any, queryset: QuerySet[AnalysisRequest]) -> QueryS
     pending = Q(releases__state=ReleaseState.PENDING) if person.is_steward else Q(pk__in=[])
     return queryset.filter(
         Q(requester_id=person.pk)
-        | Q(checkpoint__owner_org_id=person.organisation_id, checkpoint__hazard_tier__lte=tier)
+        | Q(checkpoint__owner_org_id=person.organisation_id, hazard_tier__lte=tier)
         | released
         | pending
     ).distinct()

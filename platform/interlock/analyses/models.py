@@ -43,6 +43,8 @@ class AnalysisRequest(models.Model):
     # ticket is older than the lease, so a long backlog does not fill the queue with dead tickets.
     dispatched_at = models.DateTimeField(null=True, blank=True)
     queue = models.CharField(max_length=40, blank=True)
+    # the strictest tier among the inputs: the result's audience is the intersection of theirs
+    hazard_tier = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

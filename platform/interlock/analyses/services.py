@@ -27,7 +27,7 @@ from analysis_workers.datasets import MODEL_TEACHER_SCHEMA
 from analysis_workers.datasets import registry as dataset_registry
 from analysis_workers.kinds import check_inputs, registry, validate_params
 from analysis_workers.params import validate_params as validate_schema
-from interlock.access import Action
+from interlock.access import Action, can
 from interlock.access.lookups import parse_uuid
 from interlock.accounts.models import Role
 from interlock.analyses import keys
@@ -131,6 +131,8 @@ def analysis_request_create(
     inputs = _series_inputs(checkpoint) if analysis_kind.series else [checkpoint]
     approvals = []
     for item in inputs:
+        if not can(actor, Action.ANALYSE, item):  # a grant on one checkpoint is not one on its series
+            raise PolicyDenied(f"You may not analyse checkpoint '{item.name}' of this series.")
         approval = checkpoint_current_approval(item)
         if approval is None:
             _refuse(actor, item, "no current approval")
@@ -157,6 +159,7 @@ def analysis_request_create(
             params=clean,
             dataset=clean_dataset,
             queue=queue,
+            hazard_tier=max(item.hazard_tier for item in inputs),
         )
         AnalysisInput.objects.bulk_create(
             AnalysisInput(request=request, checkpoint=item, approval_id=approval.pk, position=index)

@@ -26,7 +26,7 @@ from interlock.analyses.services import (
 )
 from interlock.artifacts.models import Artifact
 from interlock.audit.models import AuditEvent
-from interlock.checkpoints.models import AnalysisAccessGrant, Checkpoint
+from interlock.checkpoints.models import AnalysisAccessGrant
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.core.errors import ApplicationError, NotFound, PolicyDenied
 from tests.interlock.analyses.test_pipeline import _reset_connections, _start_worker, _wait
@@ -254,8 +254,17 @@ def test_another_organisation_analyses_only_after_the_owner_admin_approves(
     # analysis access never includes the weights
     weights = Artifact.objects.get(parent_type="checkpoint", parent_id=target.uuid)
     assert asks.get(f"/api/v1/artifacts/{weights.uuid}/content/").status_code == 404
-    # other checkpoints of the series stay invisible, and the grant ends with its expiry
+    # other checkpoints of the series stay invisible, a series kind over them is refused,
+    # and the grant ends with its expiry
     assert asks.get(f"/api/v1/checkpoints/{series[1].uuid}/").status_code == 404
+    series_kind = {
+        "checkpoint": str(target.uuid),
+        "kind": "llc_trajectory",
+        "params": FAST,
+        "dataset": DATASET,
+    }
+    refused = asks.post("/api/v1/analyses/", series_kind, format="json")
+    assert refused.status_code == 403 and "step 1" in refused.json()["error"]["message"]
     AnalysisAccessGrant.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(NotFound):
         analysis_request_create(
@@ -356,7 +365,7 @@ def test_results_go_wider_only_after_two_stewards_of_other_organisations_approve
     assert api_client_for(second).post(vote, body, format="json").json()["state"] == "approved"
     assert api_client_for(outsider).get(path).json()["metrics"]["llc_mean"] == 1.0
     uncleared = network.person(clearance=0)
-    Checkpoint.objects.filter(pk=series[0].pk).update(hazard_tier=1)
+    AnalysisRequest.objects.filter(pk=request.pk).update(hazard_tier=1)
     assert api_client_for(uncleared).get(path).status_code == 404  # a release never lowers the tier
     assert {"ANALYSIS_RELEASE_REQUESTED", "ANALYSIS_RELEASE_VOTED", "ANALYSIS_RELEASE_DECIDED"} <= set(
         AuditEvent.objects.values_list("event", flat=True)
