@@ -14,9 +14,12 @@ shuffling without replacement (the same order for every chain), computes L_n(w*)
 and writes its trace to a zarr store; this engine draws rows with replacement per chain and
 computes L_n(w*) on all rows.
 
-Throughput is chain-steps per second (chains × steps / wall time). For the compute-bound model
-the engine's FLOP/s, counted as 6 · P · B · C per step (forward 2PB, backward 4PB per chain), is
-compared with a large float32 matmul measured in the same run. Without devinterp installed
+Throughput is chain-steps per second (chains × steps / wall time of the whole call, L_n(w*)
+included, for both); the engine's time is the median of `--repeats` runs after a warm-up,
+devinterp's a single run. For the compute-bound models the engine's FLOP/s, counted as
+(6P − 2P₁) · B per chain-step (forward 2PB, weight gradients 2PB, activation gradients 2(P − P₁)B
+with P₁ the first layer's weights), is compared with a float32 matmul (2048³ on CPU, 8192³ on
+CUDA; median of 5) measured in the same run. Without devinterp installed
 (`pip install devinterp==2.0.1 torch==<yours>`) the comparison uses a faithful sequential
 per-chain reimplementation, labelled "sequential (not devinterp)".
 """
@@ -48,10 +51,16 @@ class Case:
     batch_size: int
     num_draws: int
     compute_bound: bool = False
+    step_size: float | None = None  # overrides --step-size (the widest model diverges at 5e-5)
 
     @property
     def parameters(self) -> int:
         return sum(a * b for a, b in zip(self.widths, self.widths[1:], strict=False))
+
+    def flops_per_chain_step(self) -> int:
+        """Forward 2PB, weight gradients 2PB, activation gradients 2(P − P₁)B (none for the input)."""
+        first = self.widths[0] * self.widths[1]
+        return (6 * self.parameters - 2 * first) * self.batch_size
 
 
 QUICK = (Case("DLN 10-20-20-10", (10, 20, 20, 10), 5, 10_000, 64, 30),)
@@ -60,6 +69,24 @@ FULL = (
     Case("DLN 30-60-60-30", (30, 60, 60, 30), 10, 10_000, 64, 200),
     Case("DLN 50-100-100-50", (50, 100, 100, 50), 20, 10_000, 128, 200),
     Case("DLN 256-512-512-256", (256, 512, 512, 256), 64, 10_000, 256, 40, compute_bound=True),
+    Case("DLN 256-512-512-256", (256, 512, 512, 256), 64, 10_000, 1024, 20, compute_bound=True),
+)
+# For a GPU (use with --chains 16): 10k to 8.7M parameters, narrow inputs and outputs (so that
+# packing rows into devinterp's dataset costs little) and wide hidden layers; batch 1024 from 1M up.
+GPU = (
+    Case("DLN 16-64-64-64-16", (16, 64, 64, 64, 16), 8, 10_000, 256, 100),
+    Case("DLN 32-256-256-32", (32, 256, 256, 32), 16, 10_000, 256, 100),
+    Case("DLN 64-1024-1024-64", (64, 1024, 1024, 64), 32, 10_000, 1024, 100, compute_bound=True),
+    Case(
+        "DLN 64-2048-2048-2048-64",
+        (64, 2048, 2048, 2048, 64),
+        32,
+        10_000,
+        1024,
+        100,
+        compute_bound=True,
+        step_size=2e-6,  # diverges at 5e-5 within 40 draws
+    ),
 )
 
 
@@ -78,7 +105,7 @@ def run_engine(
         num_chains=args.chains,
         num_draws=case.num_draws,
         num_burnin=0,
-        step_size=args.step_size,
+        step_size=case.step_size or args.step_size,
         localization=args.localization,
         batch_size=case.batch_size,
         seed=0,
@@ -113,7 +140,7 @@ def run_devinterp(
             model,
             packed,
             {},
-            lr=args.step_size,
+            lr=case.step_size or args.step_size,
             n_beta=nbeta,
             localization=args.localization,
             loss_fn=loss_fn,
@@ -168,19 +195,25 @@ def _copy(model: nn.Module) -> nn.Module:
     return copy.deepcopy(model)
 
 
-def matmul_flops(device: str, size: int = 2048, repeats: int = 8) -> float:
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
-    for _ in range(2):
-        a @ b
+def matmul_flops(device: str, size: int, repeats: int = 10, trials: int = 5) -> float:
+    """Median over `trials` of a size³ float32 matmul rate (TF32 if the backend allows it)."""
+    generator = torch.Generator(device=device).manual_seed(0)
+    a = torch.randn(size, size, device=device, generator=generator)
+    b = torch.randn(size, size, device=device, generator=generator)
+    rates = []
+    for _ in range(trials + 1):  # the first trial warms up
+        _sync(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        _sync(device)
+        rates.append(2 * size**3 * repeats / (time.perf_counter() - start))
+    return sorted(rates[1:])[trials // 2]
+
+
+def _sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-    return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -188,13 +221,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="one small model, 30 draws (< 60 s)")
+    parser.add_argument("--suite", choices=("cpu", "gpu"), default="cpu", help="the model sizes to run")
+    parser.add_argument("--only", default="", help="run only the models whose name contains this")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--tf32", action="store_true", help="allow TF32 matmuls on CUDA")
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: torch's default)")
     parser.add_argument("--chains", type=int, default=8)
     parser.add_argument("--step-size", type=float, default=5e-5)
     parser.add_argument("--localization", type=float, default=10.0)
-    parser.add_argument("--reference", choices=("devinterp", "sequential"), default="devinterp")
+    parser.add_argument("--reference", choices=("devinterp", "sequential", "none"), default="devinterp")
+    parser.add_argument("--repeats", type=int, default=3, help="engine runs per case (median)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -206,30 +242,36 @@ def main() -> None:
     ]
     label = "devinterp 2.0.1"
     reference = run_devinterp
-    if args.reference == "sequential" or not _has_devinterp():
+    if args.reference == "none":
+        reference, label = _no_reference, "no reference"
+    elif args.reference == "sequential" or not _has_devinterp():
         reference, label = run_sequential, "sequential (not devinterp)"
-    peak = matmul_flops(args.device)
+    size = 8192 if args.device.startswith("cuda") else 2048
+    peak = matmul_flops(args.device, size=size)
     print(
         f"device {args.device}, torch threads {torch.get_num_threads()}, chains {args.chains}, "
         f"ε {args.step_size:g}, γ {args.localization:g}, nβ = n/log n; reference: {label}"
     )
-    print(f"float32 matmul 2048³: {peak / 1e9:.1f} GFLOP/s\n")
+    tf32 = " (TF32 allowed)" if args.tf32 else ""
+    print(f"float32 matmul {size}³{tf32}: {peak / 1e9:.1f} GFLOP/s\n")
     print(
         f"| model | params | batch | draws | engine s | {label} s | engine chain-steps/s | reference chain-steps/s "
         "| speed-up | λ̂ engine | λ̂ reference | engine GFLOP/s (share of matmul) |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for case in QUICK if args.quick else FULL:
+    cases = QUICK if args.quick else (GPU if args.suite == "gpu" else FULL)
+    for case in (c for c in cases if args.only in c.name):
         generator = torch.Generator().manual_seed(0)
         model = deep_linear_at_rank(case.widths, case.rank, generator=generator)
         data = regression_data(model, case.num_samples, case.widths[0], generator=generator)
         run_engine(
             model, data, Case(case.name, case.widths, case.rank, case.num_samples, case.batch_size, 5), args
         )  # warm-up
-        engine_s, engine_llc = run_engine(model, data, case, args)
+        runs = sorted(run_engine(model, data, case, args) for _ in range(args.repeats))
+        engine_s, engine_llc = runs[len(runs) // 2]
         reference_s, reference_llc = reference(model, data, case, args)
         steps = args.chains * case.num_draws
-        flops = 6 * case.parameters * case.batch_size * steps / engine_s
+        flops = case.flops_per_chain_step() * steps / engine_s
         share = f"{flops / 1e9:.1f} ({flops / peak:.0%})" if case.compute_bound else f"{flops / 1e9:.2f}"
         print(
             f"| {case.name} | {case.parameters} | {case.batch_size} | {case.num_draws} | {engine_s:.2f} | {reference_s:.2f} "
@@ -237,6 +279,12 @@ def main() -> None:
             f"| {engine_llc:.2f} | {reference_llc:.2f} | {share} |",
             flush=True,
         )
+
+
+def _no_reference(
+    model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], case: Case, args: argparse.Namespace
+) -> tuple[float, float]:
+    return float("nan"), float("nan")
 
 
 def _has_devinterp() -> bool:
