@@ -1,8 +1,14 @@
 """The LLC engine against devinterp 2.0.1: same models, data, hyperparameters, chains and draws.
 
-    python bench/llc_vs_devinterp.py --quick            # < 60 s: one small model, 30 draws
-    python bench/llc_vs_devinterp.py                     # adds a compute-bound model
-    python bench/llc_vs_devinterp.py --device cuda --tf32
+devinterp is an optional benchmark extra, never a runtime dependency; in a separate environment:
+
+    python3.11 -m venv devinterp-env
+    devinterp-env/bin/pip install torch==2.13.0 && devinterp-env/bin/pip install devinterp==2.0.1 torch==2.13.0 datasets
+    devinterp-env/bin/pip install --no-deps -e .
+
+    python bench/llc_vs_devinterp.py --quick --threads 2              # < 60 s: one small model
+    python bench/llc_vs_devinterp.py --threads 2                      # CPU suite, 8 chains
+    python bench/llc_vs_devinterp.py --suite gpu --device cuda --chains 16 [--tf32 --reference none]
 
 Models are bias-free deep linear networks at a rank-r point (`synthetic.deep_linear_at_rank`), data
 n noiseless Gaussian regression rows, loss ‖f(x) − y‖² summed over outputs and averaged over rows.
