@@ -6,6 +6,8 @@ Marked `gpu`: skipped where no GPU is visible (CI has none); run on a GPU machin
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 
@@ -25,7 +27,7 @@ def _sse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return ((outputs - targets) ** 2).sum(dim=-1).mean()
 
 
-SETTINGS = {
+SETTINGS: dict[str, Any] = {
     "num_chains": 8,
     "num_draws": 600,
     "num_burnin": 200,
