@@ -49,6 +49,17 @@ SGLD_SCHEMA: dict[str, dict[str, Any]] = {
 TOKEN_DATASETS = ("modular_addition", "induction_sequences")
 
 
+def _prompts(*, default: int, maximum: int, minimum: int = 1, description: str = "prompts") -> dict[str, Any]:
+    """The schema of how many prompts (rows of the dataset) an interpretability kind reads."""
+    return {
+        "type": "integer",
+        "minimum": minimum,
+        "maximum": maximum,
+        "default": default,
+        "description": description,
+    }
+
+
 @dataclass(frozen=True)
 class AnalysisKind:
     """What may run. `series` kinds take every approved checkpoint of the chosen one's series, in order."""
@@ -108,13 +119,7 @@ _KINDS = (
         title="Attention heads: previous-token, induction, duplicate-token and first-token scores",
         access_level=2,
         params_schema={
-            "max_prompts": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": 4096,
-                "default": 256,
-                "description": "prompts scored",
-            }
+            "max_prompts": _prompts(default=256, maximum=4096, minimum=1, description="prompts scored")
         },
         runner="analysis_workers.runners.interp:run_attention",
         families=("transformer",),
@@ -132,13 +137,7 @@ _KINDS = (
                 "default": "mean",
                 "description": "replace a head's output by zeros or by its mean",
             },
-            "max_prompts": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": 4096,
-                "default": 512,
-                "description": "prompts evaluated",
-            },
+            "max_prompts": _prompts(default=512, maximum=4096, minimum=1, description="prompts evaluated"),
         },
         runner="analysis_workers.runners.interp:run_head_ablation",
         families=("transformer",),
@@ -150,13 +149,7 @@ _KINDS = (
         title="Logit lens: loss and rank of the correct token at every layer",
         access_level=2,
         params_schema={
-            "max_prompts": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": 4096,
-                "default": 512,
-                "description": "prompts evaluated",
-            }
+            "max_prompts": _prompts(default=512, maximum=4096, minimum=1, description="prompts evaluated")
         },
         runner="analysis_workers.runners.interp:run_logit_lens",
         families=("transformer",),
@@ -170,13 +163,7 @@ _KINDS = (
         "residual position and head restores, and the gradient approximation against it",
         access_level=2,
         params_schema={
-            "max_prompts": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": 1024,
-                "default": 128,
-                "description": "prompt pairs",
-            }
+            "max_prompts": _prompts(default=128, maximum=1024, minimum=1, description="prompt pairs")
         },
         runner="analysis_workers.runners.interp:run_patching",
         families=("transformer",),
@@ -194,13 +181,9 @@ _KINDS = (
                 "default": "answer_parity",
                 "description": "the labelled feature probed for",
             },
-            "max_prompts": {
-                "type": "integer",
-                "minimum": 20,
-                "maximum": 100_000,
-                "default": 2000,
-                "description": "prompts (70% fit, 30% held out)",
-            },
+            "max_prompts": _prompts(
+                default=2000, maximum=100_000, minimum=20, description="prompts (70% fit, 30% held out)"
+            ),
             "seed": SEED,
         },
         runner="analysis_workers.runners.interp:run_probes",

@@ -16,7 +16,7 @@ from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisRequest
 from interlock.analyses.releases import release_request, release_vote
 from interlock.analyses.services import analysis_cancel, analysis_metrics, analysis_request_create
-from interlock.api.serializers import StrictSerializer
+from interlock.api.serializers import StrictSerializer, validated_input
 from interlock.artifacts.models import Artifact
 from interlock.checkpoints.services import (
     analysis_access_decide,
@@ -76,9 +76,7 @@ class AnalysisListApi(GenericAPIView):
 
     @extend_schema(operation_id="analyses_create", request=AnalysisInput, responses={201: dict})
     def post(self, request: Request) -> Response:
-        serializer = AnalysisInput(data=request.data if request.data is not None else {})
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated_input(AnalysisInput, request)
         created = analysis_request_create(
             actor=person_of(request),
             checkpoint_uuid=data["checkpoint"],
@@ -120,16 +118,15 @@ class AnalysisReleaseApi(GenericAPIView):
 
     @extend_schema(operation_id="analyses_release", request=ReleaseInput, responses={201: dict})
     def post(self, request: Request, analysis_id: str) -> Response:
-        serializer = ReleaseInput(data=request.data if request.data is not None else {})
-        serializer.is_valid(raise_exception=True)
+        data = validated_input(ReleaseInput, request)
         person = person_of(request)
         analysis = access_analysis_by_id(person, analysis_id)
         release = release_request(
             actor=person,
             analysis=analysis,
-            target=serializer.validated_data["target"],
-            group_uuid=serializer.validated_data["group"],
-            reason=serializer.validated_data["reason"],
+            target=data["target"],
+            group_uuid=data["group"],
+            reason=data["reason"],
         )
         return Response({"id": str(release.uuid), "state": release.state}, status=status.HTTP_201_CREATED)
 
@@ -142,13 +139,12 @@ class AnalysisReleaseVoteApi(GenericAPIView):
 
     @extend_schema(operation_id="analysis_releases_vote", request=ReleaseVoteInput, responses=dict)
     def post(self, request: Request, release_id: str) -> Response:
-        serializer = ReleaseVoteInput(data=request.data if request.data is not None else {})
-        serializer.is_valid(raise_exception=True)
+        data = validated_input(ReleaseVoteInput, request)
         release = release_vote(
             actor=person_of(request),
             release_uuid=release_id,
-            approve=serializer.validated_data["approve"],
-            rationale=serializer.validated_data["rationale"],
+            approve=data["approve"],
+            rationale=data["rationale"],
         )
         return Response({"id": str(release.uuid), "state": release.state})
 
@@ -171,12 +167,11 @@ class AnalysisAccessListApi(GenericAPIView):
 
     @extend_schema(operation_id="analysis_access_request", request=AnalysisAccessInput, responses={202: dict})
     def post(self, request: Request) -> Response:
-        serializer = AnalysisAccessInput(data=request.data if request.data is not None else {})
-        serializer.is_valid(raise_exception=True)
+        data = validated_input(AnalysisAccessInput, request)
         analysis_access_request(
             actor=person_of(request),
-            checkpoint_uuid=serializer.validated_data["checkpoint"],
-            reason=serializer.validated_data["reason"],
+            checkpoint_uuid=data["checkpoint"],
+            reason=data["reason"],
         )
         return Response(
             {
@@ -213,13 +208,12 @@ class AnalysisAccessDecideApi(GenericAPIView):
 
     @extend_schema(operation_id="analysis_access_decide", request=AnalysisAccessDecision, responses=dict)
     def post(self, request: Request, grant_id: str) -> Response:
-        serializer = AnalysisAccessDecision(data=request.data if request.data is not None else {})
-        serializer.is_valid(raise_exception=True)
+        data = validated_input(AnalysisAccessDecision, request)
         grant = analysis_access_decide(
             actor=person_of(request),
             grant_uuid=grant_id,
-            approve=serializer.validated_data["approve"],
-            days=serializer.validated_data["days"],
+            approve=data["approve"],
+            days=data["days"],
         )
         return Response({"id": str(grant.uuid), "state": grant.state, "expires_at": grant.expires_at})
 

@@ -16,7 +16,7 @@ from analysis_workers.kinds import registry
 from interlock.access import Action, visible
 from interlock.accounts.requests import person_of
 from interlock.api.permissions import require_recent_reauthentication
-from interlock.api.serializers import StrictSerializer
+from interlock.api.serializers import StrictSerializer, validated_input
 from interlock.checkpoints import services
 from interlock.checkpoints.models import Checkpoint
 
@@ -37,12 +37,6 @@ class ApproveInput(StrictSerializer):
 
 class RevokeInput(StrictSerializer):
     reason = serializers.CharField(max_length=500)
-
-
-def _input(serializer_class: type[StrictSerializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data if request.data is not None else {})
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def checkpoint_body(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -80,7 +74,7 @@ class CheckpointListApi(GenericAPIView):
 
     @extend_schema(operation_id="checkpoints_register", request=RegisterInput, responses={201: dict})
     def post(self, request: Request) -> Response:
-        data = _input(RegisterInput, request)
+        data = validated_input(RegisterInput, request)
         checkpoint = services.checkpoint_register(actor=person_of(request), **data)
         return Response(checkpoint_body(checkpoint), status=status.HTTP_201_CREATED)
 
@@ -102,7 +96,7 @@ class CheckpointApproveApi(GenericAPIView):
 
     @extend_schema(operation_id="checkpoints_approve", request=ApproveInput, responses=dict)
     def post(self, request: Request, checkpoint_id: str) -> Response:
-        data = _input(ApproveInput, request)
+        data = validated_input(ApproveInput, request)
         require_recent_reauthentication(request, "Approving a checkpoint")
         services.checkpoint_approve(actor=person_of(request), checkpoint_uuid=checkpoint_id, **data)
         checkpoint = services.access_checkpoint_by_id(person_of(request), checkpoint_id, action=Action.VIEW)
@@ -114,7 +108,7 @@ class CheckpointRevokeApi(GenericAPIView):
 
     @extend_schema(operation_id="checkpoints_revoke", request=RevokeInput, responses=dict)
     def post(self, request: Request, checkpoint_id: str) -> Response:
-        data = _input(RevokeInput, request)
+        data = validated_input(RevokeInput, request)
         services.checkpoint_revoke(
             actor=person_of(request), checkpoint_uuid=checkpoint_id, reason=data["reason"]
         )

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from interlock.access.lookups import parse_uuid
 from interlock.accounts.models import TokenScope
 from interlock.accounts.requests import person_of
-from interlock.api.serializers import StrictSerializer
+from interlock.api.serializers import StrictSerializer, validated_input
 from interlock.core.errors import ApplicationError, NotFound
 from interlock.disclosure import transitions
 from interlock.disclosure.access import access_case_by_id, visible_cases
@@ -55,12 +55,6 @@ class ActionInput(StrictSerializer):
     )
 
 
-def _input(serializer_class: type[StrictSerializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data if request.data is not None else {})
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class DisclosureListApi(GenericAPIView):
     serializer_class = OpenInput
     required_scope = TokenScope.WRITE
@@ -78,7 +72,7 @@ class DisclosureListApi(GenericAPIView):
 
     @extend_schema(operation_id="disclosures_open", request=OpenInput, responses={201: dict})
     def post(self, request: Request) -> Response:
-        data = _input(OpenInput, request)
+        data = validated_input(OpenInput, request)
         person = person_of(request)
         case = transitions.case_open(
             actor=person,
@@ -171,7 +165,7 @@ class DisclosureActionApi(GenericAPIView):
     @extend_schema(operation_id="disclosures_act", request=ActionInput, responses=dict)
     def post(self, request: Request, case_id: str, action: str) -> Response:
         person = person_of(request)
-        perform(person, case_id, action, _input(ActionInput, request))
+        perform(person, case_id, action, validated_input(ActionInput, request))
         try:
             return Response(case_body(access_case_by_id(person, case_id), person))
         except NotFound:

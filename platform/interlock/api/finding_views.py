@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from interlock.access import Action
 from interlock.accounts.requests import person_of
 from interlock.api.permissions import require_recent_reauthentication
-from interlock.api.serializers import StrictSerializer
+from interlock.api.serializers import StrictSerializer, validated_input
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import NotFound
@@ -61,12 +61,6 @@ class CommentInput(StrictSerializer):
 
 class ReasonInput(StrictSerializer):
     reason = serializers.CharField(max_length=2000)
-
-
-def _input(serializer_class: type[StrictSerializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data if request.data is not None else {})
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def finding_summary(finding: Finding, title: str) -> dict[str, Any]:
@@ -132,7 +126,7 @@ class FindingListApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_create", request=FindingCreateInput, responses={201: dict})
     def post(self, request: Request) -> Response:
-        data = _input(FindingCreateInput, request)
+        data = validated_input(FindingCreateInput, request)
         finding = services.finding_create(actor=person_of(request), **data)
         return Response({"id": str(finding.uuid), "state": finding.state}, status=status.HTTP_201_CREATED)
 
@@ -177,7 +171,7 @@ class FindingRevisionsApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_revise", request=RevisionInput, responses={201: dict})
     def post(self, request: Request, finding_id: str) -> Response:
-        data = _input(RevisionInput, request)
+        data = validated_input(RevisionInput, request)
         revision = services.finding_revise(actor=person_of(request), finding_uuid=finding_id, **data)
         return Response({"number": revision.number, "content_sha256": revision.content_sha256}, status=201)
 
@@ -212,7 +206,7 @@ class FindingShareApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_share", request=ShareInput, responses=dict)
     def post(self, request: Request, finding_id: str) -> Response:
-        data = _input(ShareInput, request)
+        data = validated_input(ShareInput, request)
         if data["label"] == Label.RED:
             require_recent_reauthentication(request, "Sharing TLP:RED")
         audience = Audience(
@@ -234,7 +228,7 @@ class FindingSharePreviewApi(GenericAPIView):
     @extend_schema(operation_id="findings_share_preview", request=ShareInput, responses=dict)
     def post(self, request: Request, finding_id: str) -> Response:
         """Exactly who will be able to read the finding with this label and audience — before saving."""
-        data = _input(ShareInput, request)
+        data = validated_input(ShareInput, request)
         audience = Audience(
             data["audience_own_org"], data["audience_network"], tuple(str(g) for g in data["groups"])
         )
@@ -275,7 +269,7 @@ class FindingGrantsApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_grant", request=GrantInput, responses={201: dict})
     def post(self, request: Request, finding_id: str) -> Response:
-        data = _input(GrantInput, request)
+        data = validated_input(GrantInput, request)
         grant = services.finding_grant(
             actor=person_of(request),
             finding_uuid=finding_id,
@@ -303,7 +297,7 @@ class FindingWithdrawApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_withdraw", request=ReasonInput, responses=dict)
     def post(self, request: Request, finding_id: str) -> Response:
-        data = _input(ReasonInput, request)
+        data = validated_input(ReasonInput, request)
         finding = services.finding_withdraw(
             actor=person_of(request), finding_uuid=finding_id, reason=data["reason"]
         )
@@ -332,7 +326,7 @@ class FindingCommentsApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_comment", request=CommentInput, responses={201: dict})
     def post(self, request: Request, finding_id: str) -> Response:
-        data = _input(CommentInput, request)
+        data = validated_input(CommentInput, request)
         comment = services.comment_create(
             actor=person_of(request),
             finding_uuid=finding_id,

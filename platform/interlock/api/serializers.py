@@ -139,3 +139,10 @@ class TokenInput(StrictSerializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=TokenScope.choices), min_length=1)
     days = serializers.IntegerField(min_value=1, max_value=365, default=90)
+
+
+def validated_input(serializer_class: type[StrictSerializer], request: Any) -> dict[str, Any]:
+    """The request body checked by `serializer_class` (a 400 naming the fields otherwise)."""
+    serializer = serializer_class(data=request.data if request.data is not None else {})
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
