@@ -104,7 +104,9 @@ def main() -> None:
             (GALLERY / f"{name}-{plot}.png").write_bytes(report.png_bytes(plot, dpi=70))
         model_name = "induction (2-layer attn-only)" if induction_kind else "modular addition"
         changed = ", ".join(f"{k}={v}" for k, v in overrides.items()) or "defaults"
-        print(f"| {name} | {model_name} | {len(models)} checkpoint(s) | {changed} | {seconds:.2f} | {scaling[name]} |")
+        print(
+            f"| {name} | {model_name} | {len(models)} checkpoint(s) | {changed} | {seconds:.2f} | {scaling[name]} |"
+        )
 
 
 if __name__ == "__main__":

@@ -85,6 +85,8 @@ def test_the_runner_returns_json_metrics_and_exactly_its_registered_plots(kind_n
         # something is drawn: lines, images (heatmaps) or scatter collections, on labelled axes
         drawn = sum(len(ax.lines) + len(ax.images) + len(ax.collections) + len(ax.patches) for ax in axes)
         assert drawn >= 1, f"{name} draws nothing"
-        assert any(ax.get_title() or ax.get_xlabel() or ax.get_ylabel() for ax in axes), f"{name} is unlabelled"
+        assert any(ax.get_title() or ax.get_xlabel() or ax.get_ylabel() for ax in axes), (
+            f"{name} is unlabelled"
+        )
         assert report.png_bytes(name).startswith(b"\x89PNG")
         assert b"<svg" in report.svg_bytes(name)[:400]
