@@ -161,7 +161,10 @@ def main() -> None:
     with open(os.path.join(corpus, "seed"), "wb") as handle:
         handle.write(seed)
     target(seed)  # the seed itself must pass
-    atheris.Setup([sys.argv[0], *sys.argv[2:], corpus], target)
+    options = sys.argv[2:]
+    if not any(option.startswith("-artifact_prefix=") for option in options):
+        options.append(f"-artifact_prefix={corpus}{os.sep}")  # crash inputs go here, not into the checkout
+    atheris.Setup([sys.argv[0], *options, corpus], target)
     atheris.Fuzz()
 
 
