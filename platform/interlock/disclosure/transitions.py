@@ -49,7 +49,7 @@ from interlock.disclosure.models import (
 from interlock.disclosure.rules import HARD_CONFLICTS, conflicts_of, quorum_outcome, reviewer_conflicts
 from interlock.findings.lookups import access_finding_by_id
 from interlock.findings.models import Finding, FindingState, Label, Notification
-from interlock.findings.services import Audience, audience_errors, revision_text
+from interlock.findings.services import Audience, audience_errors, content_hash, revision_text
 from interlock.network.models import NetworkPolicy, OrganisationStatus, SharingGroup
 from interlock.network.selectors import network_policy_current
 
@@ -183,10 +183,6 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _content_hash(title: str, body: str) -> str:
-    return hashlib.sha256(json.dumps({"title": title, "body": body}, sort_keys=True).encode()).hexdigest()
-
-
 def redaction_diff(original: tuple[str, str], redacted: tuple[str, str]) -> str:
     """The unified diff from the pinned text to the text to be released (its hash is recorded)."""
     before = [original[0], "", *original[1].splitlines()]
@@ -275,7 +271,7 @@ def _set_redaction(case: DisclosureCase, redacted_title: str | None, redacted_bo
     case.redacted_title_sealed = _seal(case, "redacted_title", title)
     case.redacted_body_sealed = _seal(case, "redacted_body", body)
     case.redaction_sha256 = _sha256(redaction_diff((pinned.title, pinned.body), (title, body)))
-    case.released_sha256 = _content_hash(title, body)
+    case.released_sha256 = content_hash(title, body)
 
 
 def _embargo_end_time(until: object) -> datetime:
@@ -660,7 +656,7 @@ def _release(case: DisclosureCase, now: datetime) -> str:
     elif case.pinned_revision.content_sha256 != case.pinned_sha256:
         problem = "the pinned revision's hash changed"
     elif (
-        _content_hash(title, body) != case.released_sha256
+        content_hash(title, body) != case.released_sha256
         or case.decision.released_sha256 != case.released_sha256
     ):
         problem = "the text to release differs from the approved one"

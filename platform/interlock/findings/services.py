@@ -68,7 +68,8 @@ def audience_errors(*, label: str, audience: Audience, groups: list[SharingGroup
     return errors
 
 
-def _content_hash(title: str, body: str) -> str:
+def content_hash(title: str, body: str) -> str:
+    """The SHA-256 a revision is pinned by (disclosure cases compare released text with it too)."""
     return hashlib.sha256(json.dumps({"title": title, "body": body}, sort_keys=True).encode()).hexdigest()
 
 
@@ -86,7 +87,7 @@ def _validate_text(title: str, body: str) -> tuple[str, str]:
 def _revision_add(*, finding: Finding, actor: Person, title: str, body: str) -> FindingRevision:
     number = (finding.revisions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     revision = FindingRevision(
-        finding=finding, number=number, author=actor, content_sha256=_content_hash(title, body)
+        finding=finding, number=number, author=actor, content_sha256=content_hash(title, body)
     )
     revision.title_sealed = seal_text(
         org=finding.owner_org, object_id=f"revision:{revision.uuid}:title", text=title
