@@ -7,6 +7,7 @@ temporary file; `EncryptingUploadHandler` replaces both for our upload views. Th
 
 from __future__ import annotations
 
+import contextlib
 import io
 import uuid
 from dataclasses import dataclass
@@ -109,7 +110,9 @@ class EncryptingWriter:
         if not self._closed:
             self._closed = True
             try:
-                self._file.close()
+                # on a full disk the final flush fails too; the partial file goes either way
+                with contextlib.suppress(OSError):
+                    self._file.close()
             finally:
                 self._storage.delete(self.storage_key)
 
@@ -160,10 +163,19 @@ class EncryptingUploadHandler(FileUploadHandler):
             self.writer.write(raw_data)
         except UploadTooLarge:
             raise StopUpload(connection_reset=True) from None
+        except OSError:
+            # a full disk: Django's parser calls no handler on other errors, so drop the partial
+            # ciphertext here before the error reaches the view (which answers 507)
+            self.writer.abort()
+            raise
 
     def file_complete(self, file_size: int) -> UploadedFile | None:
         assert self.writer is not None  # noqa: S101
-        return EncryptedUploadedFile(self.writer.finish())
+        try:
+            return EncryptedUploadedFile(self.writer.finish())
+        except OSError:
+            self.writer.abort()
+            raise
 
     def upload_interrupted(self) -> None:
         if self.writer is not None:

@@ -250,11 +250,15 @@ def _private_queue(settings) -> None:  # type: ignore[no-untyped-def]
     settings.ANALYSIS_QUEUE = f"cpu-test-{uuid.uuid4().hex[:8]}"
 
 
-def _start_worker(live_url: str, broker_url: str | None = None) -> subprocess.Popen[bytes]:
+def _start_worker(
+    live_url: str, broker_url: str | None = None, prefix: tuple[str, ...] = (), log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A real analysis worker process; `prefix` wraps it (the fault tests skew its clock)."""
     from django.conf import settings as current
 
     return subprocess.Popen(
         [
+            *prefix,
             sys.executable,
             "-m",
             "celery",
@@ -274,7 +278,7 @@ def _start_worker(live_url: str, broker_url: str | None = None) -> subprocess.Po
         cwd=ROOT,
         env=_worker_env(live_url, broker_url),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("ab") if log else subprocess.DEVNULL,
         start_new_session=True,
     )
 
