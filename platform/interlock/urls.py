@@ -27,3 +27,4 @@ urlpatterns = [
 ]
 
 handler404 = "interlock.web.views.not_found"
+handler500 = "interlock.web.views.server_error"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -15,9 +16,9 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -463,6 +464,35 @@ def invitation_view(request: HttpRequest, secret: str) -> HttpResponse:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "web/not_found.html", {"message": "There is nothing here."}, status=404)
+
+
+_UNAVAILABLE = (
+    "The database was briefly unavailable. Retry in a few seconds; a write cut off while it was "
+    "committing may have been saved, so check before repeating it."
+)
+_FAILED = "Something went wrong on our side; it has been logged."
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Uncaught exceptions. A lost database connection (PostgreSQL restarting, failing over) is a
+    503 with `Retry-After`: reads may be retried, and a write almost always rolled back — unless
+    the connection was cut during COMMIT, when nobody can know, so the message says to check.
+    Nothing else is said, and nothing here touches the database or a template."""
+    failure = sys.exc_info()[1]
+    unavailable = isinstance(failure, OperationalError | InterfaceError)
+    status, code, message = (
+        (503, "unavailable", _UNAVAILABLE) if unavailable else (500, "server_error", _FAILED)
+    )
+    response: HttpResponse
+    if request.path.startswith(("/api/", "/internal/")):
+        response = JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+    else:
+        page = f"<!doctype html><title>Interlock</title><h1>{status}</h1><p>{message}</p>"
+        response = HttpResponse(page, status=status, content_type="text/html; charset=utf-8")
+    if unavailable:
+        response["Retry-After"] = "5"
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def redirect_home(request: HttpRequest) -> HttpResponseRedirect:
