@@ -92,6 +92,7 @@ def test_compose_has_the_documented_services_and_keeps_workers_off_the_database(
     nginx = (DEPLOY / "nginx" / "interlock.conf").read_text()
     assert "Strict-Transport-Security" in nginx and "location /internal/ { return 404; }" in nginx
     assert "proxy_request_buffering off" in nginx
+    assert "limit_req zone=interlock_per_address" in nginx and "limit_req_status 429" in nginx
 
 
 def test_systemd_units_are_hardened_and_the_worker_cannot_read_platform_secrets() -> None:
