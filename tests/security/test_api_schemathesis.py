@@ -15,7 +15,7 @@ an object every signed-in role may see proves the fuzzer really reached data.
 Each (role, operation) runs in a savepoint rolled back afterwards, so what one operation's
 fuzzing changes (a withdrawn finding, a suspended person) never blinds the next.
 `INTERLOCK_SCHEMATHESIS_EXAMPLES` sets examples per operation per role and
-generation mode (default 4); the long run in docs/security.md uses 50.
+generation mode (default 4); the long run in docs/security.md uses 20.
 """
 
 from __future__ import annotations
