@@ -279,6 +279,17 @@ def _by_ticket(ticket_id: str) -> AnalysisRequest:
     return request
 
 
+def _requester_may_still_analyse(request: AnalysisRequest) -> bool:
+    """The policy asked again at claim time, for every input: a suspension, a removed
+    organisation or an analysis-access grant revoked or expired while the job waited stops it."""
+    requester = request.requester
+    requester.is_verified = lambda: True  # MFA guards sessions; a queued job has none
+    return all(
+        can(requester, Action.ANALYSE, item.checkpoint)
+        for item in request.inputs.select_related("checkpoint__owner_org")
+    )
+
+
 @dataclass(frozen=True)
 class Claim:
     request: AnalysisRequest
@@ -287,8 +298,10 @@ class Claim:
 
 @transaction.atomic
 def job_claim(*, ticket: JobTicket, worker_host: str, device: str) -> Claim:
-    """Lease the request for this ticket. A replayed or superseded ticket, a request out of tries
-    or one whose approval ended is refused; the last two are failed for good, in this transaction."""
+    """Lease the request for this ticket. A replayed or superseded ticket, a request out of tries,
+    one whose approval ended or whose requester may no longer analyse an input (suspended,
+    access grant revoked or expired) is refused; the last three are failed for good, in this
+    transaction — revocation reaches every queued job, not only new requests."""
     request = _by_ticket(ticket.ticket_id)
     if str(request.uuid) != ticket.request_id:
         return Claim(request, "the ticket does not belong to this request")
@@ -299,6 +312,8 @@ def job_claim(*, ticket: JobTicket, worker_host: str, device: str) -> Claim:
         refusal = f"gave up after {request.attempts} attempts"
     elif any(checkpoint_current_approval(item.checkpoint) is None for item in request.inputs.all()):
         refusal = "a checkpoint's approval ended before the job ran"
+    elif not _requester_may_still_analyse(request):
+        refusal = "the requester may no longer analyse this checkpoint"
     if refusal is not None:
         request.state = AnalysisState.FAILED
         request.message = refusal
