@@ -179,3 +179,31 @@ def test_bad_upload_requests_get_clear_errors(network, api_client_for) -> None:
     no_parent = client.generic("POST", "/api/v1/artifacts/", b"x", content_type="application/octet-stream")
     assert no_parent.status_code == 404
     assert Artifact.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['résumé "final".html', "..%2F..%2Fetc%2Fpasswd", "a%0D%0ASet-Cookie: x=1.svg", "<script>.html"],
+)
+def test_downloads_are_inert_attachments_whatever_the_file_name(
+    network, api_client_for, isolated_storage: Path, name: str
+) -> None:
+    """SECURITY.md, Files: attachment with an RFC 6266 filename*, octet-stream, nosniff, CSP
+    sandbox — a hostile name can neither inject a header nor make the browser render the file;
+    the storage key is a generated id, never the name."""
+    from urllib.parse import unquote
+
+    person = network.person()
+    client = api_client_for(person)
+    created = _raw_upload(client, person, b"<html><script>alert(1)</script></html>", name=name)
+    assert created.status_code == 201, created.content
+    response = client.get(f"/api/v1/artifacts/{created.json()['id']}/content/")
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment;") and "\r" not in disposition and "\n" not in disposition
+    assert disposition.isascii() and ("filename*=utf-8''" in disposition or name.isascii())
+    assert not response.has_header("Set-Cookie")
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"].split(";")[0].split()
+    stored = [p.name for p in (isolated_storage / "blobs").rglob("*") if p.is_file()]
+    assert stored and all(unquote(name) not in p and "passwd" not in p for p in stored)
