@@ -1,6 +1,7 @@
 """What the code may import and call, checked on its syntax tree (SECURITY.md: "No pickle, ever";
 "pyca `cryptography` only … No Fernet for artifacts, no home-made modes"; `torch.load` only with
-`weights_only=True`).
+`weights_only=True`; guardian stores grants but our policy decides: never `has_perm(perm, obj)`,
+never `get_objects_for_user`).
 
 Every Python file we ship (platform, workers, wire formats, client, benchmarks, fuzz harnesses)
 is parsed; the test fails on the first forbidden import or call and names the file and line, so
@@ -75,6 +76,20 @@ def _torch_loads_without_weights_only(tree: ast.AST) -> Iterator[int]:
                 yield node.lineno
 
 
+def _guardian_decisions(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """`user.has_perm(perm, obj)` (true for any active superuser) and guardian's
+    `get_objects_for_user` (ignores `is_active`, permissive defaults) would decide access
+    outside `interlock.access`."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if name == "has_perm" and len(node.args) + len(node.keywords) >= 2:
+            yield node.lineno, "has_perm(perm, obj)"
+        elif name in ("get_objects_for_user", "get_perms", "get_users_with_perms"):
+            yield node.lineno, f"guardian's {name}"
+
+
 def problems_in(source: str, name: str) -> list[str]:
     tree = ast.parse(source, filename=name)
     found = [
@@ -85,6 +100,10 @@ def problems_in(source: str, name: str) -> list[str]:
     found += [
         f"{name}:{line}: torch.load without weights_only=True"
         for line in _torch_loads_without_weights_only(tree)
+    ]
+    found += [
+        f"{name}:{line}: {call} (our policy decides, guardian only stores grants)"
+        for line, call in _guardian_decisions(tree)
     ]
     return found
 
@@ -109,6 +128,8 @@ def test_no_shipped_file_imports_a_pickle_loader_or_another_crypto_library() -> 
         "import nacl.secret",
         "import torch\ntorch.load(path)",
         "import torch\ntorch.load(path, weights_only=False)",
+        "request.user.has_perm('findings.read_finding', finding)",
+        "from guardian.shortcuts import get_objects_for_user\nget_objects_for_user(user, 'read')",
     ],
 )
 def test_the_check_catches_each_forbidden_form(source: str) -> None:
