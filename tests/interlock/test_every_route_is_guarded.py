@@ -75,6 +75,8 @@ COVERED_BY = {
     "web:set_clearance": "access/test_network_policy_matrix.py",
     "web:person_standing": "web/test_sign_in.py::test_suspended_person_session_stops_on_the_next_request",
     "web:audit": "web/test_sign_in.py::test_steward_pages_are_hidden_from_members",
+    "web:keys": "crypto/test_key_destruction_page.py::test_members_and_org_admins_get_404",
+    "web:key_shred": "crypto/test_key_destruction_page.py::test_members_and_org_admins_get_404",
     "web:library": "artifacts/test_artifacts_http.py::test_web_library_upload_and_download",
     "web:library_download": "artifacts/test_artifacts_http.py::test_another_organisation_cannot_see_or_fetch_an_artifact",
     "web:analyses": "analyses/test_pages.py",

@@ -283,7 +283,7 @@ def _requester_may_still_analyse(request: AnalysisRequest) -> bool:
     """The policy asked again at claim time, for every input: a suspension, a removed
     organisation or an analysis-access grant revoked or expired while the job waited stops it."""
     requester = request.requester
-    requester.is_verified = lambda: True  # MFA guards sessions; a queued job has none
+    requester.is_verified = lambda: True  # type: ignore[method-assign]  # MFA guards sessions; a queued job has none
     return all(
         can(requester, Action.ANALYSE, item.checkpoint)
         for item in request.inputs.select_related("checkpoint__owner_org")

@@ -190,6 +190,24 @@ def org_key_shred_confirm(*, org: Organisation, version: int, steward: Person) -
     return key_version
 
 
+def org_key_versions_for_shredding(*, actor: Person) -> list[OrgKeyVersion]:
+    """Key versions a steward may confirm for destruction (decrypt-only or retired), each with
+    `confirmations` and `confirmed_by_actor`; nobody else sees any (an empty list)."""
+    if not actor.is_steward or not actor.is_active:
+        return []
+    versions = list(
+        OrgKeyVersion.objects.select_related("organisation")
+        .filter(state__in=[KeyState.DECRYPT_ONLY, KeyState.RETIRED])
+        .prefetch_related("shred_confirmations")
+        .order_by("organisation__name", "version")
+    )
+    for version in versions:
+        confirmers = {c.confirmed_by_id for c in version.shred_confirmations.all()}
+        version.confirmations = len(confirmers)  # type: ignore[attr-defined]
+        version.confirmed_by_actor = actor.pk in confirmers  # type: ignore[attr-defined]
+    return versions
+
+
 def organisation_by_slug(slug: str) -> Organisation:
     org = Organisation.objects.filter(slug=slug).first()
     if org is None:

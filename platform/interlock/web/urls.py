@@ -1,6 +1,13 @@
 from django.urls import path
 
-from interlock.web import analysis_views, artifact_views, disclosure_views, finding_views, views
+from interlock.web import (
+    analysis_views,
+    artifact_views,
+    disclosure_views,
+    finding_views,
+    key_views,
+    views,
+)
 
 app_name = "web"
 
@@ -37,6 +44,8 @@ urlpatterns = [
         name="person_standing",
     ),
     path("network/audit/", views.audit_view, name="audit"),
+    path("network/keys/", key_views.keys_view, name="keys"),
+    path("network/keys/<str:org_id>/<int:version>/destroy/", key_views.key_shred_view, name="key_shred"),
     path("network/library/", artifact_views.library_view, name="library"),
     path("analyses/", analysis_views.analyses_view, name="analyses"),
     path("analyses/request/", analysis_views.analysis_request_view, name="analysis_request"),
