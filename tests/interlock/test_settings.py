@@ -56,3 +56,53 @@ def test_production_refuses_debug() -> None:
 def test_check_deploy_is_clean_with_production_settings() -> None:
     result = _manage(PRODUCTION_ENV, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+PROBE = """
+import django, json
+django.setup()
+from django.test import Client
+response = Client().get("/accounts/login/", secure=True, HTTP_HOST="interlock.example.org")
+print(json.dumps({
+    "status": response.status_code,
+    "cookies": {name: {"secure": bool(c["secure"]), "path": c["path"], "domain": c["domain"],
+                       "httponly": bool(c["httponly"]), "samesite": c["samesite"]}
+                for name, c in response.cookies.items()},
+    "hsts": response.get("Strict-Transport-Security", ""),
+    "csp": response.get("Content-Security-Policy", ""),
+    "insecure": Client().get("/accounts/login/", HTTP_HOST="interlock.example.org").status_code,
+}))
+"""
+
+
+def test_production_pages_set_host_prefixed_secure_cookies_hsts_and_a_nonce_csp() -> None:
+    """SECURITY.md: `__Host-` secure cookies, HSTS, CSP with nonces — read off a real answer of
+    the production settings, not off the settings module."""
+    import json
+
+    env = {
+        **PRODUCTION_ENV,
+        "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        "DJANGO_SETTINGS_MODULE": "interlock.settings",
+        "PYTHONPATH": f"{ROOT / 'platform'}{os.pathsep}{ROOT}",
+    }
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("INTERLOCK_", "DJANGO_", "CELERY_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 200 and answer["insecure"] == 301  # plain HTTP is redirected
+    assert answer["cookies"], "the sign-in page sets its CSRF cookie"
+    for name, cookie in answer["cookies"].items():
+        # __Host-: Secure, Path=/, no Domain — the browser refuses it otherwise
+        assert name.startswith("__Host-") and cookie["secure"] and cookie["path"] == "/"
+        assert not cookie["domain"]
+    max_age = int(answer["hsts"].split("max-age=")[1].split(";")[0])
+    assert max_age >= 31536000 and "includeSubDomains" in answer["hsts"]
+    assert "'nonce-" in answer["csp"] and "unsafe-inline" not in answer["csp"]
