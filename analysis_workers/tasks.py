@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
 
 app = Celery("analysis_workers", broker=os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"))
 app.conf.update(
@@ -29,9 +30,19 @@ app.conf.update(
 def run_analysis_task(ticket: str) -> str:
     import torch
 
-    from analysis_workers.jobs import WorkerConfig, run_job
+    from analysis_workers.jobs import PlatformLink, WorkerConfig, run_job
     from analysis_workers.sandbox import job_sandbox
 
     torch.set_num_threads(max(1, int(os.environ.get("WORKER_TORCH_THREADS", "1"))))
-    with job_sandbox(memory_limit_mb=int(os.environ.get("WORKER_MEMORY_LIMIT_MB", "0"))):
-        return run_job(ticket, WorkerConfig.from_environment())
+    config = WorkerConfig.from_environment()
+    try:
+        with job_sandbox(memory_limit_mb=int(os.environ.get("WORKER_MEMORY_LIMIT_MB", "0"))):
+            return run_job(ticket, config)
+    except SoftTimeLimitExceeded:
+        # the same job would overrun again: fail it for good instead of retrying until the cap
+        # (the hard limit, later, kills a child that ignores this; its lease then expires as after a crash)
+        limit = app.conf.task_soft_time_limit
+        PlatformLink(config, ticket).call(
+            "/internal/jobs/fail/", message=f"ran past the time limit of {limit} s", permanent=True
+        )
+        return "failed"

@@ -329,3 +329,36 @@ def test_a_worker_killed_mid_job_leads_to_exactly_one_result(
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)
             worker.wait(timeout=30)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_past_the_time_limit_fails_for_good_and_the_worker_goes_on(
+    live_server, network, api_client_for, monkeypatch, tmp_path
+) -> None:
+    """SECURITY.md: the compute process runs with time limits. A job that overruns the soft
+    limit is failed permanently (no retries that would overrun again), and the same worker
+    then runs the next job."""
+    monkeypatch.setenv("WORKER_SOFT_TIME_LIMIT", "8")
+    monkeypatch.setenv("WORKER_TIME_LIMIT", "30")
+    owner, checkpoint = _checkpoint(network, api_client_for)
+    log = tmp_path / "worker.log"
+    worker = _start_worker(live_server.url, log=log)
+    try:
+        endless = analysis_request_create(
+            actor=owner,
+            checkpoint_uuid=checkpoint.uuid,
+            kind="llc",
+            params={**FAST, "num_draws": 20000, "num_burnin": 0},
+        )
+        _wait(lambda: AnalysisRequest.objects.get(pk=endless.pk).state == AnalysisState.FAILED, 90)
+        failed = AnalysisRequest.objects.get(pk=endless.pk)
+        assert failed.attempts == 1 and "time limit of 8 s" in failed.message
+        assert not AnalysisResult.objects.filter(request=failed).exists()
+        quick = analysis_request_create(actor=owner, checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST)
+        finished = (AnalysisState.SUCCEEDED, AnalysisState.FAILED)
+        _wait(lambda: AnalysisRequest.objects.get(pk=quick.pk).state in finished, 90)
+        done = AnalysisRequest.objects.get(pk=quick.pk)
+        assert done.state == AnalysisState.SUCCEEDED, f"{done.message} {log.read_text()[-2000:]}"
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
