@@ -62,6 +62,8 @@ COVERED_BY = {
     "web:agreement": "web/test_sign_in.py::test_agreement_must_be_accepted_first",
     "web:reauth": "findings/test_finding_pages.py::test_sharing_red_needs_a_recent_reauthentication",
     "web:tokens": "web/test_sign_in.py::test_full_sign_in_reaches_the_network",
+    "web:account_security": "web/test_passwords.py::test_a_password_only_session_cannot_reach_the_account_pages",
+    "web:authenticator": "web/test_passwords.py::test_replacing_the_authenticator_needs_a_fresh_reauthentication_and_ends_sessions",
     "web:revoke_token": "this file (member probe)",
     "web:invitation": "web/test_sign_in.py::test_invitation_is_single_use",
     "web:directory": "access/test_network_policy_matrix.py",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -79,6 +80,32 @@ def person_create(
             "steward": is_steward,
         },
     )
+    return person
+
+
+@transaction.atomic
+def password_change(*, person: Person, current_password: str, new_password: str) -> Person:
+    """A signed-in person changes their own password; every other session and API token stops.
+
+    The current password is asked for so that a stolen session cookie cannot take the account
+    over; the new one passes the same validators as at sign-up (length 12, common passwords,
+    similarity to the e-mail). The caller re-stamps its own session with the new epoch.
+    """
+    if not person.check_password(current_password):
+        raise ApplicationError(
+            "Your current password is not right; nothing was changed.",
+            {"current_password": ["does not match"]},
+        )
+    try:
+        validate_password(new_password, user=person)
+    except ValidationError as invalid:
+        raise ApplicationError(
+            "The new password is not accepted; nothing was changed.", {"new_password": list(invalid.messages)}
+        ) from invalid
+    person.set_password(new_password)
+    person.save(update_fields=["password"])
+    person_kill_sessions(person=person)
+    audit_record(actor=person, event=Event.PASSWORD_CHANGED, target=person)
     return person
 
 
@@ -261,16 +288,22 @@ def mfa_device_for_enrolment(*, person: Person) -> TOTPDevice:
 
 
 @transaction.atomic
-def mfa_confirm(*, person: Person, device: TOTPDevice, code: str) -> bool:
-    """Confirm enrolment with a first valid code; replaces any earlier device and kills old sessions."""
+def mfa_confirm(*, person: Person, device: TOTPDevice, code: str, replacing: bool = False) -> bool:
+    """Confirm a newly enrolled device with a first valid code, at first sign-in or as a replacement.
+
+    Either way every other device is deleted and every session and API token ends, so a thief
+    holding the old authenticator or an old session is out at once. Replacing needs a fresh
+    re-authentication; the view checks it.
+    """
+    stage = "replacement" if replacing else "enrolment"
     if not device.verify_token(code.strip()):
-        audit_record(actor=person, event=Event.MFA_FAILED, target=person, extra={"stage": "enrolment"})
+        audit_record(actor=person, event=Event.MFA_FAILED, target=person, extra={"stage": stage})
         return False
     TOTPDevice.objects.filter(user=person).exclude(pk=device.pk).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     person_kill_sessions(person=person)
-    audit_record(actor=person, event=Event.MFA_ENROLLED, target=person)
+    audit_record(actor=person, event=Event.MFA_REPLACED if replacing else Event.MFA_ENROLLED, target=person)
     return True
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
@@ -29,7 +29,12 @@ from interlock.access import NETWORK, Action, can, visible
 from interlock.access.gate import network_gate
 from interlock.access.lookups import access_organisation_by_id
 from interlock.accounts import services as account_services
-from interlock.accounts.middleware import mark_reauthenticated, start_session
+from interlock.accounts.middleware import (
+    SESSION_EPOCH,
+    mark_reauthenticated,
+    reauthenticated_recently,
+    start_session,
+)
 from interlock.accounts.models import Agreement, ApiToken, Person, TokenScope
 from interlock.accounts.requests import person_of
 from interlock.audit.events import Event
@@ -187,6 +192,73 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
             )
         error = "The password or the code is not right."
     return render(request, "web/reauth.html", {"next": target, "error": error}, status=400 if error else 200)
+
+
+def _keep_the_session_that_made_the_change(request: HttpRequest, person: Person) -> None:
+    """A password or MFA change ended every session; the one that made it goes on under a new key."""
+    update_session_auth_hash(request, person)  # cycles the key and stores the new password hash
+    request.session[SESSION_EPOCH] = person.auth_epoch
+
+
+@member_required
+def account_security_view(request: HttpRequest) -> HttpResponse:
+    """Change one's password (the current one is asked for); a link to replace the authenticator."""
+    person = person_of(request)
+    error = None
+    field_errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        new_password = request.POST.get("new_password", "")
+        if new_password != request.POST.get("new_password_again", ""):
+            error = "The two new passwords differ; nothing was changed."
+            field_errors = {"new_password_again": ["does not match the new password"]}
+        else:
+            try:
+                account_services.password_change(
+                    person=person,
+                    current_password=request.POST.get("current_password", ""),
+                    new_password=new_password,
+                )
+            except ApplicationError as failure:
+                error, field_errors = failure.message, failure.extra
+            else:
+                _keep_the_session_that_made_the_change(request, person)
+                messages.success(
+                    request, "Your password is changed. Every other session and every API token has ended."
+                )
+                return redirect("web:account_security")
+    context = {"error": error, "field_errors": field_errors}
+    return render(request, "web/account_security.html", context, status=400 if error else 200)
+
+
+@member_required
+def authenticator_view(request: HttpRequest) -> HttpResponse:
+    """Replace the authenticator: only after a fresh re-authentication (SECURITY.md), then enrol anew."""
+    person = person_of(request)
+    here = reverse("web:authenticator")
+    if not reauthenticated_recently(request):
+        return redirect(f"{reverse('web:reauth')}?next={here}")
+    enrolment = account_services.mfa_device_for_enrolment(person=person)
+    error = None
+    if request.method == "POST":
+        code = request.POST.get("code", "")
+        if account_services.mfa_confirm(person=person, device=enrolment, code=code, replacing=True):
+            otp_login(request, enrolment)
+            _keep_the_session_that_made_the_change(request, person)
+            messages.success(
+                request,
+                "Your new authenticator is in use; the old one no longer works. "
+                "Every other session and every API token has ended.",
+            )
+            return redirect("web:account_security")
+        error = "That code is not valid. Check the time on your device and try again."
+    secret_b32 = base64.b32encode(enrolment.bin_key).decode().rstrip("=")
+    context = {
+        "qr_svg": _qr_svg(enrolment.config_url),
+        "secret_b32": secret_b32,
+        "error": error,
+        "replacing": True,
+    }
+    return render(request, "web/mfa_enrol.html", context, status=400 if error else 200)
 
 
 @login_required
