@@ -23,6 +23,7 @@ from interlock.accounts.models import ApiToken, Person
 from interlock.accounts.requests import person_of
 from interlock.api import serializers as s
 from interlock.api.permissions import IsNetworkMember, SessionOnly
+from interlock.api.schema import ActionSchema
 from interlock.audit.events import Event
 from interlock.audit.models import AuditEvent
 from interlock.audit.services import audit_record
@@ -89,6 +90,7 @@ class _ActionApi(GenericAPIView):
     """POST an action on one object: parse the input, call the service, render the object."""
 
     input_class: type[s.StrictSerializer] = s.EmptyInput
+    schema = ActionSchema()
 
     def act(self, actor: Person, object_id: str, data: dict[str, Any]) -> Any:
         raise NotImplementedError
