@@ -35,4 +35,4 @@ class ActionSchema(AutoSchema):
     """
 
     def get_request_serializer(self) -> Any:
-        return self.view.input_class
+        return getattr(self.view, "input_class")  # noqa: B009 - set on every _ActionApi
