@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from interlock.access import Action
 from interlock.accounts.requests import person_of
 from interlock.api.permissions import require_recent_reauthentication
-from interlock.api.serializers import StrictSerializer, validated_input
+from interlock.api.serializers import ReasonInput, StrictSerializer, validated_input
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import NotFound
@@ -57,10 +57,6 @@ class GrantInput(StrictSerializer):
 class CommentInput(StrictSerializer):
     body = serializers.CharField(max_length=20_000)
     parent = serializers.UUIDField(required=False, allow_null=True)  # type: ignore[assignment]
-
-
-class ReasonInput(StrictSerializer):
-    reason = serializers.CharField(max_length=2000)
 
 
 def finding_summary(finding: Finding, title: str) -> dict[str, Any]:
