@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from interlock.accounts.mfa import totp_code
 from interlock.accounts.models import Agreement, AgreementAcceptance, Person, Role
-from interlock.network.models import Organisation, OrganisationStatus
+from interlock.network.models import Organisation, OrganisationStatus, SharingGroup
 
 PASSWORD = "correct horse battery staple 42"
 _counter = itertools.count()
@@ -83,3 +84,24 @@ class NetworkBuilder:
         response = client.post("/accounts/mfa/", {"code": totp_code(device)})
         assert response.status_code == 302 and response["Location"] == "/", response.content[:500]
         return client
+
+
+def finding_shared_with_own_org(
+    api: Any, title: str = "Head 2.1 copies", body: str = "Ablation breaks it."
+) -> str:
+    """Create a finding through the API and share it AMBER with the author's organisation; its id."""
+    created = api.post("/api/v1/findings/", {"title": title, "body": body}, format="json")
+    assert created.status_code == 201, created.content
+    finding_id = str(created.json()["id"])
+    shared = api.post(
+        f"/api/v1/findings/{finding_id}/share/", {"label": "amber", "audience_own_org": True}, format="json"
+    )
+    assert shared.status_code == 200, shared.content
+    return finding_id
+
+
+def sharing_group_of(org: Organisation, name: str = "Circle") -> SharingGroup:
+    """A sharing group owned by `org` with `org` as its only member."""
+    group = SharingGroup.objects.create(name=name, owner_org=org)
+    group.members.set([org])
+    return group

@@ -32,8 +32,7 @@ from interlock.artifacts.models import Artifact
 from interlock.checkpoints.models import Checkpoint
 from interlock.crypto.models import OrgKeyVersion
 from interlock.findings.models import Comment, Finding, FindingRevision
-from interlock.network.models import SharingGroup
-from tests.interlock.builders import PASSWORD
+from tests.interlock.builders import PASSWORD, finding_shared_with_own_org, sharing_group_of
 
 pytestmark = pytest.mark.django_db
 
@@ -144,20 +143,9 @@ class _World:
             self.org, role=Role.ORG_ADMIN, clearance=3, steward=True, password=PASSWORD
         )
         self.api = api_client_for(self.author)
-        created = self.api.post(
-            "/api/v1/findings/", {"title": "Head 2.1 copies", "body": "Ablation breaks it."}, format="json"
-        )
-        assert created.status_code == 201, created.content
-        self.finding_id = created.json()["id"]
-        shared = self.api.post(
-            f"/api/v1/findings/{self.finding_id}/share/",
-            {"label": "amber", "audience_own_org": True},
-            format="json",
-        )
-        assert shared.status_code == 200, shared.content
+        self.finding_id = finding_shared_with_own_org(self.api)
         self.finding = Finding.objects.get(uuid=self.finding_id)
-        self.group = SharingGroup.objects.create(name="Circle", owner_org=self.org)
-        self.group.members.set([self.org])
+        self.group = sharing_group_of(self.org)
         self.colleague = network.person(self.org)
 
     def attack_value(self, field: str) -> Any:

@@ -35,7 +35,7 @@ from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import Checkpoint
 from interlock.findings.models import Comment, Finding
 from interlock.network.models import SharingGroup
-from tests.interlock.builders import PASSWORD
+from tests.interlock.builders import PASSWORD, finding_shared_with_own_org, sharing_group_of
 
 pytestmark = pytest.mark.django_db
 
@@ -74,17 +74,8 @@ class _Lab:
         self.colleague = network.person(self.org, clearance=1)
         self.api = api_client_for(self.admin)
         self.api.raise_request_exception = False  # see the answer a client would get
-        created = self.api.post("/api/v1/findings/", {"title": "Head 2.1", "body": "copies"}, format="json")
-        assert created.status_code == 201, created.content
-        self.finding_id = created.json()["id"]
-        shared = self.api.post(
-            f"/api/v1/findings/{self.finding_id}/share/",
-            {"label": "amber", "audience_own_org": True},
-            format="json",
-        )
-        assert shared.status_code == 200, shared.content
-        self.group = SharingGroup.objects.create(name="Circle", owner_org=self.org)
-        self.group.members.set([self.org])
+        self.finding_id = finding_shared_with_own_org(self.api)
+        self.group = sharing_group_of(self.org)
 
 
 def _acts(lab: _Lab) -> list[tuple[str, Callable[[], Any], Callable[[], object]]]:
