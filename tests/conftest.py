@@ -58,9 +58,10 @@ def api_client_for() -> Callable[..., Any]:
     from rest_framework.test import APIClient
 
     from interlock.accounts.services import api_token_create
+    from tests.interlock.builders import principal_for
 
     def make(person: Any, scopes: tuple[str, ...] = ("read", "write", "analyses")) -> APIClient:
-        issued = api_token_create(actor=person, name="test", scopes=list(scopes), days=1)
+        issued = api_token_create(actor=principal_for(person), name="test", scopes=list(scopes), days=1)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
         client.token_secret = issued.secret  # type: ignore[attr-defined]

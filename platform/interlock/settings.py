@@ -274,7 +274,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["interlock.api.permissions.IsNetworkMember"],
     "DEFAULT_PARSER_CLASSES": ["interlock.api.parsers.StrictJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["interlock.api.renderers.ScopedJSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "interlock.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "interlock.api.errors.exception_handler",

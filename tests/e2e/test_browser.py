@@ -24,7 +24,7 @@ from interlock.artifacts.models import Artifact
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.findings.models import Finding
 from tests.interlock.analyses.test_pipeline import _reset_connections, _start_worker, _wait
-from tests.interlock.builders import PASSWORD
+from tests.interlock.builders import PASSWORD, principal_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes between
@@ -120,7 +120,7 @@ def test_sign_in_write_attach_share_and_analyse_in_a_real_browser(
     _shot(page, "finding")
 
     # an approved checkpoint, analysed by a real worker; the plot appears on the page
-    checkpoint = checkpoint_register(actor=researcher, name="modadd step 0", spec=SPEC)
+    checkpoint = checkpoint_register(actor=principal_for(researcher), name="modadd step 0", spec=SPEC)
     weights = zoo.save_checkpoint(zoo.build(SPEC, generator=torch.Generator().manual_seed(0)), SPEC)
     uploaded = api_client_for(researcher).generic(
         "POST",
@@ -132,7 +132,7 @@ def test_sign_in_write_attach_share_and_analyse_in_a_real_browser(
     checkpoint.refresh_from_db()
     steward = network.person(partner, steward=True)
     checkpoint_approve(
-        actor=steward,
+        actor=principal_for(steward),
         checkpoint_uuid=checkpoint.uuid,
         access_level=2,
         expires_at=timezone.now() + timedelta(days=1),
@@ -177,12 +177,14 @@ def test_request_review_and_decide_a_disclosure_in_a_real_browser(
         network.org("Cairn Interpretability Collective"), steward=True, password=PASSWORD
     )
     finding = finding_create(
-        actor=author,
+        actor=principal_for(author),
         title="The LLC peaks at memorisation",
         body="λ̂ rises to a peak at step 100 and falls through grokking.\n\nInternal: our exact data split.",
         label="amber",
     )
-    finding_share(actor=author, finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True))
+    finding_share(
+        actor=principal_for(author), finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True)
+    )
     base = live_server.url
 
     page = browser.new_page(viewport={"width": 1280, "height": 1000})

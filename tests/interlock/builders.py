@@ -8,12 +8,19 @@ from typing import Any
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from interlock.access.principal import Principal
 from interlock.accounts.mfa import totp_code
 from interlock.accounts.models import Agreement, AgreementAcceptance, Person, Role
 from interlock.network.models import Organisation, OrganisationStatus, SharingGroup
 
 PASSWORD = "correct horse battery staple 42"
 _counter = itertools.count()
+
+
+def principal_for(person: Person, *, mfa: bool = True) -> Principal:
+    """The person as a signed-in browser session (MFA passed unless `mfa=False`): what services
+    and the policy take. Tests say how the person authenticated; nothing is patched onto them."""
+    return Principal.session(person, mfa_verified=mfa)
 
 
 class NetworkBuilder:
@@ -72,7 +79,6 @@ class NetworkBuilder:
             self.agreement()
         if mfa:
             TOTPDevice.objects.create(user=person, name="test", confirmed=True)
-        person.is_verified = (lambda: True) if mfa else (lambda: False)  # type: ignore[method-assign]
         return person
 
     def signed_in_client(self, person: Person, password: str = PASSWORD) -> Client:

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from interlock.accounts.services import api_token_create
+from tests.interlock.builders import principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +144,7 @@ def test_every_route_has_an_access_test_and_refuses_strangers(network) -> None:
     member = network.person(password="correct horse battery staple 42")
     browser = network.signed_in_client(member)
     token = APIClient(
-        HTTP_AUTHORIZATION=f"Bearer {api_token_create(actor=member, name='walk', scopes=['read', 'write', 'analyses'], days=1).secret}"
+        HTTP_AUTHORIZATION=f"Bearer {api_token_create(actor=principal_for(member), name='walk', scopes=['read', 'write', 'analyses'], days=1).secret}"
     )
     leaks = []
     for name, route in routes:

@@ -15,6 +15,7 @@ import pytest
 from interlock.accounts.services import api_token_create
 from interlock.findings.services import Audience, finding_create, finding_share
 from interlock_client import InterlockClient, InterlockError
+from tests.interlock.builders import principal_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,15 +23,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def researcher(network):
     person = network.person(clearance=1)
-    person.is_verified = lambda: True
-    token = api_token_create(actor=person, name="client", scopes=["read", "write"], days=1).secret
+    token = api_token_create(
+        actor=principal_for(person), name="client", scopes=["read", "write"], days=1
+    ).secret
     return person, token
 
 
 def test_client_reads_findings_and_moves_artifacts(live_server, researcher, tmp_path: Path) -> None:
     person, token = researcher
-    finding = finding_create(actor=person, title="Client-visible finding", body="body text", label="green")
-    finding_share(actor=person, finding_uuid=finding.uuid, label="green", audience=Audience(network=True))
+    finding = finding_create(
+        actor=principal_for(person), title="Client-visible finding", body="body text", label="green"
+    )
+    finding_share(
+        actor=principal_for(person), finding_uuid=finding.uuid, label="green", audience=Audience(network=True)
+    )
     with InterlockClient(live_server.url, token) as client:
         assert client.me()["email"] == person.email
         listing = client.findings(label="green")

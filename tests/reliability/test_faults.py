@@ -30,6 +30,7 @@ from interlock.audit.models import AuditEvent
 from interlock.audit.verification import verify_audit
 from interlock.findings.services import finding_create
 from tests.interlock.analyses.test_pipeline import FAST, _checkpoint, _reset_connections, _start_worker, _wait
+from tests.interlock.builders import principal_for
 
 MIB = 1024 * 1024
 
@@ -79,7 +80,9 @@ def test_a_full_disk_during_uploads_keeps_nothing_partial_and_loses_nothing(
             },
         }
         author = network.person(clearance=1)
-        finding = finding_create(actor=author, title="Uploads", body="on a small disk", label="amber")
+        finding = finding_create(
+            actor=principal_for(author), title="Uploads", body="on a small disk", label="amber"
+        )
         client = api_client_for(author)
         url = f"/api/v1/artifacts/?parent_type=finding&parent_id={finding.uuid}"
         kept = os.urandom(300_000)
@@ -162,7 +165,9 @@ def test_a_worker_with_a_skewed_clock_refuses_tickets_and_nothing_is_lost_once_f
     # within the 60 s tolerance: the job runs
     worker = _start_worker(live_server.url, prefix=("faketime", "-f", "+30s"))
     try:
-        near = analysis_request_create(actor=owner, checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST)
+        near = analysis_request_create(
+            actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
+        )
         _finish([near.pk])
     finally:
         _stop(worker)
@@ -172,7 +177,9 @@ def test_a_worker_with_a_skewed_clock_refuses_tickets_and_nothing_is_lost_once_f
     log = tmp_path / "skewed-worker.log"
     worker = _start_worker(live_server.url, prefix=("faketime", "-f", "+2h"), log=log)
     requests = [
-        analysis_request_create(actor=owner, checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST).pk
+        analysis_request_create(
+            actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
+        ).pk
         for _ in range(3)
     ]
     try:
@@ -234,7 +241,9 @@ def test_the_broker_killed_with_jobs_queued_loses_and_duplicates_nothing(
     worker = None
     try:
         requests = [
-            analysis_request_create(actor=owner, checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST).pk
+            analysis_request_create(
+                actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
+            ).pk
             for _ in range(4)
         ]
         assert AnalysisRequest.objects.filter(pk__in=requests, dispatched_at__isnull=False).count() == 4

@@ -45,6 +45,7 @@ from interlock.checkpoints.services import checkpoint_register
 from interlock.disclosure import transitions
 from interlock.findings.services import Audience, comment_create, finding_create, finding_share
 from interlock.network.services import sharing_group_create
+from tests.interlock.builders import principal_for
 from tests.interlock.disclosure.conftest import ASSESSMENT
 from tests.security.test_idor_sweep import SPEC, _checkpoint, _finished
 
@@ -112,12 +113,20 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
     c = {name: canary.text for name, canary in canaries.items()}
 
     secret = finding_create(
-        actor=sealed_author, title=f"Sealed {c['sealed_title']}", body=c["sealed_body"], label="amber"
+        actor=principal_for(sealed_author),
+        title=f"Sealed {c['sealed_title']}",
+        body=c["sealed_body"],
+        label="amber",
     )
     finding_share(
-        actor=sealed_author, finding_uuid=secret.uuid, label="amber", audience=Audience(own_org=True)
+        actor=principal_for(sealed_author),
+        finding_uuid=secret.uuid,
+        label="amber",
+        audience=Audience(own_org=True),
     )
-    comment_create(actor=sealed_author, finding_uuid=secret.uuid, body=f"note {c['sealed_comment']}")
+    comment_create(
+        actor=principal_for(sealed_author), finding_uuid=secret.uuid, body=f"note {c['sealed_comment']}"
+    )
     attachment = api_client_for(sealed_author).generic(
         "POST",
         f"/api/v1/artifacts/?parent_type=finding&parent_id={secret.uuid}&filename={c['sealed_filename']}.txt",
@@ -127,23 +136,42 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
     assert attachment.status_code == 201, attachment.content
 
     tier3 = finding_create(
-        actor=home_senior, title=f"Tier 3 {c['tier3_title']}", body="body", label="amber", hazard_tier=3
+        actor=principal_for(home_senior),
+        title=f"Tier 3 {c['tier3_title']}",
+        body="body",
+        label="amber",
+        hazard_tier=3,
     )
-    finding_share(actor=home_senior, finding_uuid=tier3.uuid, label="amber", audience=Audience(own_org=True))
+    finding_share(
+        actor=principal_for(home_senior),
+        finding_uuid=tier3.uuid,
+        label="amber",
+        audience=Audience(own_org=True),
+    )
     group = sharing_group_create(
-        actor=sealed_admin, name=f"Group {c['group_name']}", member_uuids=[str(other.uuid)]
+        actor=principal_for(sealed_admin), name=f"Group {c['group_name']}", member_uuids=[str(other.uuid)]
     )
 
     visible = finding_create(
-        actor=people["member"], title=f"Shared {VISIBLE_MARKER}", body="network-wide", label="green"
+        actor=principal_for(people["member"]),
+        title=f"Shared {VISIBLE_MARKER}",
+        body="network-wide",
+        label="green",
     )
     finding_share(
-        actor=people["member"], finding_uuid=visible.uuid, label="green", audience=Audience(network=True)
+        actor=principal_for(people["member"]),
+        finding_uuid=visible.uuid,
+        label="green",
+        audience=Audience(network=True),
     )
-    comment_create(actor=people["member"], finding_uuid=visible.uuid, body=f"comment {VISIBLE_MARKER}")
+    comment_create(
+        actor=principal_for(people["member"]), finding_uuid=visible.uuid, body=f"comment {VISIBLE_MARKER}"
+    )
 
     sealed_checkpoint = _checkpoint(sealed_author, people["steward"], api_client_for, c["checkpoint_name"], 1)
-    own_checkpoint = checkpoint_register(actor=people["member"], name="home model", spec=SPEC, hazard_tier=0)
+    own_checkpoint = checkpoint_register(
+        actor=principal_for(people["member"]), name="home model", spec=SPEC, hazard_tier=0
+    )
     analysis = _finished(sealed_author, sealed_checkpoint, capture)
     from interlock.analyses.services import _store_plot
 
@@ -157,13 +185,16 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
     )
 
     under_review = finding_create(
-        actor=sealed_author, title=f"Case {c['case_title']}", body="b", label="amber"
+        actor=principal_for(sealed_author), title=f"Case {c['case_title']}", body="b", label="amber"
     )
     finding_share(
-        actor=sealed_author, finding_uuid=under_review.uuid, label="amber", audience=Audience(own_org=True)
+        actor=principal_for(sealed_author),
+        finding_uuid=under_review.uuid,
+        label="amber",
+        audience=Audience(own_org=True),
     )
     case = transitions.case_open(
-        actor=sealed_author,
+        actor=principal_for(sealed_author),
         finding_uuid=under_review.uuid,
         target="network",
         rationale=f"Because {c['case_rationale']}",
@@ -200,7 +231,7 @@ def _auth_headers(role: str, people: dict[str, Any]) -> dict[str, str]:
     if role == "anonymous":
         return {}
     issued = api_token_create(
-        actor=people[role], name=f"fuzz {role}", scopes=["read", "write", "analyses"], days=1
+        actor=principal_for(people[role]), name=f"fuzz {role}", scopes=["read", "write", "analyses"], days=1
     )
     return {"Authorization": f"Bearer {issued.secret}"}
 

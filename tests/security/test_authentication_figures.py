@@ -34,7 +34,7 @@ from interlock.accounts.mfa import totp_code
 from interlock.accounts.models import ApiToken, Person
 from interlock.findings.services import Audience, finding_create, finding_share
 from interlock.network.services import sharing_group_create
-from tests.interlock.builders import PASSWORD
+from tests.interlock.builders import PASSWORD, principal_for
 from tests.interlock.test_every_route_is_guarded import PUBLIC, _routes
 from tests.security.test_idor_sweep import _checkpoint, _finished
 
@@ -118,8 +118,10 @@ def _real_ids(network: Any, api_client_for: Any, capture: Any) -> tuple[Any, dic
     person = network.person(home, role="org_admin", steward=True, clearance=3, password=PASSWORD)
     other_steward = network.person(other, steward=True, clearance=3)
     colleague = network.person(home, clearance=1)
-    finding = finding_create(actor=person, title="Mine", body="text", label="amber")
-    finding_share(actor=person, finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True))
+    finding = finding_create(actor=principal_for(person), title="Mine", body="text", label="amber")
+    finding_share(
+        actor=principal_for(person), finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True)
+    )
     attachment = api_client_for(person).generic(
         "POST",
         f"/api/v1/artifacts/?parent_type=finding&parent_id={finding.uuid}",
@@ -133,13 +135,13 @@ def _real_ids(network: Any, api_client_for: Any, capture: Any) -> tuple[Any, dic
     from tests.interlock.disclosure.conftest import ASSESSMENT
 
     case = transitions.case_open(
-        actor=person,
+        actor=principal_for(person),
         finding_uuid=finding.uuid,
         target="network",
         rationale="Time to widen.",
         assessment=ASSESSMENT,
     )
-    group = sharing_group_create(actor=person, name="Friends", member_uuids=[str(other.uuid)])
+    group = sharing_group_create(actor=principal_for(person), name="Friends", member_uuids=[str(other.uuid)])
     plot = Artifact.objects.get(parent_type="analysis", parent_id=analysis.uuid)
     token = ApiToken.objects.filter(person=person).first()
     ids = {

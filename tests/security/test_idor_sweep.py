@@ -24,7 +24,7 @@ from interlock.checkpoints.services import checkpoint_approve, checkpoint_regist
 from interlock.crypto.fields import seal_text
 from interlock.disclosure import transitions
 from interlock.findings.services import Audience, finding_create, finding_share
-from tests.interlock.builders import PASSWORD
+from tests.interlock.builders import PASSWORD, principal_for
 from tests.interlock.disclosure.conftest import ASSESSMENT
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 def _checkpoint(owner: Any, steward: Any, api_client_for: Any, name: str, tier: int) -> Any:
-    checkpoint = checkpoint_register(actor=owner, name=name, spec=SPEC, hazard_tier=tier)
+    checkpoint = checkpoint_register(actor=principal_for(owner), name=name, spec=SPEC, hazard_tier=tier)
     weights = zoo.save_checkpoint(zoo.build(SPEC, generator=torch.Generator().manual_seed(tier)), SPEC)
     uploaded = api_client_for(owner).generic(
         "POST",
@@ -47,7 +47,7 @@ def _checkpoint(owner: Any, steward: Any, api_client_for: Any, name: str, tier: 
     assert uploaded.status_code == 201
     checkpoint.refresh_from_db()
     checkpoint_approve(
-        actor=steward,
+        actor=principal_for(steward),
         checkpoint_uuid=checkpoint.uuid,
         access_level=3,
         expires_at=timezone.now() + timedelta(days=1),
@@ -113,16 +113,23 @@ def test_every_person_requests_every_object_and_sees_exactly_the_truth_table(
     OutputRelease.objects.create(
         analysis=analyses["pending_t1"], requested_by=requester, target="network", reason="r" * 12
     )
-    finding = finding_create(actor=requester, title="A finding", body="text", label="amber")
-    finding_share(actor=requester, finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True))
+    finding = finding_create(actor=principal_for(requester), title="A finding", body="text", label="amber")
+    finding_share(
+        actor=principal_for(requester),
+        finding_uuid=finding.uuid,
+        label="amber",
+        audience=Audience(own_org=True),
+    )
     case = transitions.case_open(
-        actor=requester,
+        actor=principal_for(requester),
         finding_uuid=finding.uuid,
         target="network",
         rationale="Worth widening now.",
         assessment=ASSESSMENT,
     )
-    transitions.case_assign(actor=steward_b, case_uuid=case.uuid, person_uuid=people["b_member"].uuid)
+    transitions.case_assign(
+        actor=principal_for(steward_b), case_uuid=case.uuid, person_uuid=people["b_member"].uuid
+    )
 
     # --- the truth, in words ------------------------------------------------------------------
     def sees_checkpoint(name: str, checkpoint: Any) -> bool:

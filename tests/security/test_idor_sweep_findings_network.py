@@ -39,7 +39,7 @@ from interlock.findings.services import (
     finding_withdraw,
 )
 from interlock.network.models import OrganisationStatus, SharingGroup
-from tests.interlock.builders import PASSWORD
+from tests.interlock.builders import PASSWORD, principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -124,17 +124,24 @@ def test_every_person_requests_every_finding_artifact_and_network_object_as_the_
 
     def write(by: str, title: str, *, label: str, tier: int = 0) -> Finding:
         finding = finding_create(
-            actor=people[by], title=title, body="first text", label=label, hazard_tier=tier
+            actor=principal_for(people[by]), title=title, body="first text", label=label, hazard_tier=tier
         )
-        finding_revise(actor=people[by], finding_uuid=finding.uuid, title=title, body="second text")
+        finding_revise(
+            actor=principal_for(people[by]), finding_uuid=finding.uuid, title=title, body="second text"
+        )
         return finding
 
     def share(by: str, finding: Finding, label: str, **audience: Any) -> None:
-        finding_share(actor=people[by], finding_uuid=finding.uuid, label=label, audience=Audience(**audience))
+        finding_share(
+            actor=principal_for(people[by]),
+            finding_uuid=finding.uuid,
+            label=label,
+            audience=Audience(**audience),
+        )
 
     def grant(finding: Finding, name: str, capability: str, *, by: str = "a_author") -> None:
         finding_grant(
-            actor=people[by],
+            actor=principal_for(people[by]),
             finding_uuid=finding.uuid,
             person_uuid=people[name].uuid,
             capability=capability,
@@ -168,7 +175,7 @@ def test_every_person_requests_every_finding_artifact_and_network_object_as_the_
 
     f = write("a_author", "To the Alpha–Beta group", label=Label.AMBER)
     share("a_author", f, Label.AMBER, group_uuids=(str(groups["g_ab"].uuid),))
-    comment_create(actor=people["b_member"], finding_uuid=f.uuid, body="Reproduced here.")
+    comment_create(actor=principal_for(people["b_member"]), finding_uuid=f.uuid, body="Reproduced here.")
     seed("group_ab_amber", f, {"a_author"}, in_a | in_b, "AMBER to group Alpha+Beta: its two organisations")
 
     f = write("c_member", "To the Gamma–Delta group", label=Label.GREEN)
@@ -249,7 +256,9 @@ def test_every_person_requests_every_finding_artifact_and_network_object_as_the_
         key: _upload(apis[sorted(item.authors)[0]], "finding", item.finding.uuid, f"{key}.txt")
         for key, item in seeded.items()
     }
-    finding_withdraw(actor=admin, finding_uuid=seeded["withdrawn"].finding.uuid, reason="wrong")
+    finding_withdraw(
+        actor=principal_for(admin), finding_uuid=seeded["withdrawn"].finding.uuid, reason="wrong"
+    )
     Finding.objects.filter(pk=seeded["clear"].finding.pk).update(
         label=Label.CLEAR, state=FindingState.DISCLOSED
     )

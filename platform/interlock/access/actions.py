@@ -36,8 +36,53 @@ class Action(StrEnum):
     # artifacts (decided through their parent)
     ATTACH = "attach"
     DOWNLOAD = "download"
-    # audit
+    CANCEL = "cancel"
+    # analyses and their output releases
+    REQUEST_RELEASE = "request_release"
+    VOTE_RELEASE = "vote_release"
+    # disclosure cases (on the finding: open one; on the case: everything after)
+    OPEN_DISCLOSURE = "open_disclosure"
+    ASSIGN_REVIEWER = "assign_reviewer"
+    VOLUNTEER = "volunteer"
+    REVIEW = "review"  # be seated as a reviewer: the person named must pass the finding's axes
+    VOTE = "vote"
+    DECLARE_CONFLICT = "declare_conflict"
+    REPIN = "repin"
+    DECIDE = "decide"
+    PROPOSE_EMBARGO = "propose_embargo"
+    ACCEPT_EMBARGO = "accept_embargo"
+    END_EMBARGO = "end_embargo"
+    SEE_REVIEWER_NAMES = "see_reviewer_names"
+    # the network as a whole
     VIEW_AUDIT = "view_audit"
+    APPLY_ORGANISATION = "apply_organisation"
+    VET = "vet"  # the vetting queue: applicants and clearance approvals
+    MANAGE_KEYS = "manage_keys"
+    LIST_OPEN_CALLS = "list_open_calls"
+
+
+# Token scopes follow the action: reading needs `read`, analysing needs `analyses`, the rest `write`.
+READ_ACTIONS = frozenset(
+    {
+        Action.VIEW,
+        Action.VIEW_MEMBERS,
+        Action.VIEW_READERS,
+        Action.DOWNLOAD,
+        Action.VIEW_AUDIT,
+        Action.SEE_REVIEWER_NAMES,
+        Action.LIST_OPEN_CALLS,
+    }
+)
+ANALYSE_ACTIONS = frozenset({Action.ANALYSE})
+
+
+def scope_of(action: Action) -> str:
+    """The token scope an action needs (the values of `accounts.models.TokenScope`)."""
+    if action in READ_ACTIONS:
+        return "read"
+    if action in ANALYSE_ACTIONS:
+        return "analyses"
+    return "write"
 
 
 @dataclass(frozen=True)

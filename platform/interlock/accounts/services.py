@@ -16,8 +16,9 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from interlock.access import Action
-from interlock.access.lookups import access_organisation_by_id, access_person_by_id
+from interlock.access.principal import Principal
 from interlock.accounts import tokens
+from interlock.accounts.access import access_person_by_id
 from interlock.accounts.models import (
     Agreement,
     AgreementAcceptance,
@@ -30,6 +31,7 @@ from interlock.accounts.models import (
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import ApplicationError, Conflict, InvalidState, NotFound
+from interlock.network.access import access_organisation_by_id
 from interlock.network.models import Organisation, OrganisationStatus
 from interlock.network.selectors import network_policy_current
 
@@ -41,7 +43,7 @@ MAX_TOKEN_DAYS = 365
 @transaction.atomic
 def person_create(
     *,
-    actor: Person | None,
+    actor: Principal | None,
     email: str,
     display_name: str,
     organisation: Organisation,
@@ -116,7 +118,7 @@ def person_kill_sessions(*, person: Person) -> None:
 
 
 @transaction.atomic
-def person_suspend(*, actor: Person, person_uuid: object) -> Person:
+def person_suspend(*, actor: Principal, person_uuid: object) -> Person:
     person = access_person_by_id(actor, person_uuid, action=Action.SUSPEND)
     if not person.is_active:
         raise InvalidState("This person is already suspended.")
@@ -128,7 +130,7 @@ def person_suspend(*, actor: Person, person_uuid: object) -> Person:
 
 
 @transaction.atomic
-def person_reinstate(*, actor: Person, person_uuid: object) -> Person:
+def person_reinstate(*, actor: Principal, person_uuid: object) -> Person:
     person = access_person_by_id(actor, person_uuid, action=Action.REINSTATE)
     if person.is_active:
         raise InvalidState("This person is not suspended.")
@@ -139,7 +141,7 @@ def person_reinstate(*, actor: Person, person_uuid: object) -> Person:
 
 
 @transaction.atomic
-def person_set_role(*, actor: Person, person_uuid: object, role: str) -> Person:
+def person_set_role(*, actor: Principal, person_uuid: object, role: str) -> Person:
     if role not in Role.values:
         raise ApplicationError("Unknown role.", {"role": [f"must be one of {', '.join(Role.values)}"]})
     person = access_person_by_id(actor, person_uuid, action=Action.CHANGE_ROLE)
@@ -153,7 +155,7 @@ def person_set_role(*, actor: Person, person_uuid: object, role: str) -> Person:
 
 
 @transaction.atomic
-def person_set_steward(*, actor: Person, person_uuid: object, is_steward: bool) -> Person:
+def person_set_steward(*, actor: Principal, person_uuid: object, is_steward: bool) -> Person:
     person = access_person_by_id(actor, person_uuid, action=Action.SET_STEWARD)
     person.is_steward = is_steward
     person.save(update_fields=["is_steward"])
@@ -164,7 +166,7 @@ def person_set_steward(*, actor: Person, person_uuid: object, is_steward: bool) 
 
 
 @transaction.atomic
-def clearance_set(*, actor: Person, person_uuid: object, clearance: int) -> Person:
+def clearance_set(*, actor: Principal, person_uuid: object, clearance: int) -> Person:
     """An org admin sets a tier ≤ the org ceiling; tiers ≥ 2 then wait for a steward's approval."""
     person = access_person_by_id(actor, person_uuid, action=Action.SET_CLEARANCE)
     if not 0 <= clearance <= 3:
@@ -187,13 +189,13 @@ def clearance_set(*, actor: Person, person_uuid: object, clearance: int) -> Pers
 
 
 @transaction.atomic
-def clearance_approve(*, actor: Person, person_uuid: object) -> Person:
+def clearance_approve(*, actor: Principal, person_uuid: object) -> Person:
     """A steward (not the person) approves the requested tier ≥ 2 until the policy's expiry."""
     person = access_person_by_id(actor, person_uuid, action=Action.APPROVE_CLEARANCE)
     policy = network_policy_current()
     if person.clearance < policy["clearance_steward_approval_from"]:
         raise InvalidState("Only clearance of tier 2 or above needs a steward's approval.")
-    person.clearance_approved_by = actor
+    person.clearance_approved_by = actor.person
     person.clearance_approved_level = person.clearance
     person.clearance_expires_at = timezone.now() + timedelta(days=policy["clearance_approval_days"])
     person.save(update_fields=["clearance_approved_by", "clearance_approved_level", "clearance_expires_at"])
@@ -216,7 +218,7 @@ class IssuedToken:
 
 
 @transaction.atomic
-def api_token_create(*, actor: Person, name: str, scopes: list[str], days: int) -> IssuedToken:
+def api_token_create(*, actor: Principal, name: str, scopes: list[str], days: int) -> IssuedToken:
     """Only from an MFA-verified session (the view checks); the secret is returned once."""
     name = name.strip()
     errors: dict[str, list[str]] = {}
@@ -231,13 +233,13 @@ def api_token_create(*, actor: Person, name: str, scopes: list[str], days: int) 
         raise ApplicationError("The token request is not valid.", errors)
     secret, lookup, token_hash = tokens.new_secret(TOKEN_PREFIX)
     token = ApiToken.objects.create(
-        person=actor,
+        person=actor.person,
         name=name,
         prefix=lookup,
         token_hash=token_hash,
         scopes=sorted(set(scopes)),
         expires_at=timezone.now() + timedelta(days=days),
-        auth_epoch=actor.auth_epoch,
+        auth_epoch=actor.person.auth_epoch,
     )
     audit_record(
         actor=actor, event=Event.TOKEN_CREATED, target=token, extra={"scopes": token.scopes, "days": days}
@@ -246,8 +248,8 @@ def api_token_create(*, actor: Person, name: str, scopes: list[str], days: int) 
 
 
 @transaction.atomic
-def api_token_revoke(*, actor: Person, token_id: int) -> ApiToken:
-    token = ApiToken.objects.filter(pk=token_id, person=actor, revoked_at__isnull=True).first()
+def api_token_revoke(*, actor: Principal, token_id: int) -> ApiToken:
+    token = ApiToken.objects.filter(pk=token_id, person=actor.person, revoked_at__isnull=True).first()
     if token is None:
         raise NotFound
     token.revoked_at = timezone.now()
@@ -256,8 +258,9 @@ def api_token_revoke(*, actor: Person, token_id: int) -> ApiToken:
     return token
 
 
-def api_token_authenticate(raw: str) -> Person | None:
-    """The person behind a bearer token, or None if it is unknown, expired, revoked or outdated."""
+def api_token_authenticate(raw: str) -> Principal | None:
+    """The principal behind a bearer token (the person and the token's scopes), or None if the
+    token is unknown, expired, revoked or outdated."""
     lookup = tokens.split_lookup(raw, TOKEN_PREFIX)
     if lookup is None:
         return None
@@ -272,8 +275,7 @@ def api_token_authenticate(raw: str) -> Person | None:
         return None
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    person.api_token_scopes = frozenset(token.scopes)  # type: ignore[attr-defined]
-    return person
+    return Principal.token(person, token.scopes)
 
 
 # --- MFA ----------------------------------------------------------------------------------
@@ -315,7 +317,7 @@ def mfa_confirmed_device(*, person: Person) -> TOTPDevice | None:
 
 
 @transaction.atomic
-def agreement_publish(*, actor: Person | None, title: str, text: str) -> Agreement:
+def agreement_publish(*, actor: Principal | None, title: str, text: str) -> Agreement:
     version = (Agreement.objects.order_by("-version").values_list("version", flat=True).first() or 0) + 1
     agreement = Agreement.objects.create(version=version, title=title, text=text)
     audit_record(actor=actor, event=Event.AGREEMENT_PUBLISHED, target=agreement, extra={"version": version})
@@ -343,7 +345,7 @@ class IssuedInvitation:
 
 @transaction.atomic
 def invitation_create(
-    *, actor: Person, org_uuid: object, email: str, role: str = Role.MEMBER
+    *, actor: Principal, org_uuid: object, email: str, role: str = Role.MEMBER
 ) -> IssuedInvitation:
     organisation = access_organisation_by_id(actor, org_uuid, action=Action.INVITE_MEMBER)
     if organisation.status != OrganisationStatus.ACTIVE:
@@ -359,7 +361,7 @@ def invitation_create(
         email=email.lower(),
         role=role,
         token_hash=token_hash,
-        invited_by=actor,
+        invited_by=actor.person,
         expires_at=timezone.now() + timedelta(days=days),
     )
     audit_record(actor=actor, event=Event.INVITATION_CREATED, target=invitation, extra={"role": role})
@@ -386,7 +388,7 @@ def invitation_accept(*, secret: str, display_name: str, password: str) -> Perso
     if invitation.accepted_at is not None:
         raise NotFound("This invitation is not valid. Ask your organisation admin for a new one.")
     person = person_create(
-        actor=invitation.invited_by,
+        actor=Principal.on_behalf_of(invitation.invited_by),
         email=invitation.email,
         display_name=display_name,
         organisation=invitation.organisation,

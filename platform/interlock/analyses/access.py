@@ -1,40 +1,39 @@
-"""Who sees an analysis, its metrics and its plots: the result audience.
+"""Who sees an analysis, its result and its plots, and who widens or stops it.
 
-An analysis is seen by its requester (also a grantee from another organisation) and by the
-owner organisation's members cleared for the checkpoint's hazard tier — the people who may
-see the weights it was computed from. Results of a private checkpoint can carry what its
-weights carry, so nobody else sees them unless an output release (`releases.py`) approved by
-two stewards of other organisations widened the audience; stewards see an analysis only while
-they review such a release. Plots are artifacts whose parent is the analysis,
-so they are visible exactly when the analysis is; nobody attaches to an analysis by hand.
+An analysis inherits the strictest axes of its inputs (its `hazard_tier` is the highest
+input tier; checkpoints are TLP:AMBER). Its result audience is the requester (also a grantee
+from another organisation) and the owner organisation's members — every one of them only
+while their clearance reaches the tier, so a requester whose clearance drops stops reading
+their own results. Nobody else sees them unless an output release (`releases.py`) approved
+by two cleared stewards of two organisations other than the requester's widened the
+audience; cleared stewards see an analysis while they review such a release. Plots are
+artifacts whose parent is the analysis, so they are visible exactly when the analysis is.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from interlock.access import policy
 from interlock.access.actions import Action, Decision, allow, deny
+from interlock.access.clearance import clearance_allows, max_visible_tier
 from interlock.access.lookups import access_by_uuid
-from interlock.analyses.models import AnalysisRequest, ReleaseState, ReleaseTarget
+from interlock.access.principal import Principal
+from interlock.accounts.models import Person, Role
+from interlock.analyses.models import (
+    AnalysisRequest,
+    AnalysisResult,
+    OutputRelease,
+    OutputReleaseVote,
+    ReleaseState,
+    ReleaseTarget,
+)
 from interlock.artifacts.parents import ArtifactParent, register_parent
 from interlock.core.errors import NotFound
-from interlock.findings.access import _max_visible_tier, clearance_allows
 
 
-def _owner_member(person: Any, request: AnalysisRequest) -> bool:
-    """Of the owner organisation and cleared for the strictest tier among the inputs."""
-    return person.organisation_id == request.checkpoint.owner_org_id and clearance_allows(
-        person, request.hazard_tier
-    )
-
-
-def _released_to(person: Any, request: AnalysisRequest) -> bool:
-    """An approved output release reaches the person's organisation, and their clearance the tier."""
-    if not clearance_allows(person, request.hazard_tier):
-        return False
+def _released_to(person: Person, request: AnalysisRequest) -> bool:
+    """An approved output release reaches the person's organisation."""
     approved = request.releases.filter(state=ReleaseState.APPROVED)
     return approved.filter(
         Q(target=ReleaseTarget.NETWORK)
@@ -43,52 +42,165 @@ def _released_to(person: Any, request: AnalysisRequest) -> bool:
     ).exists()
 
 
-def analysis_rule(person: Any, action: Action, request: AnalysisRequest) -> Decision:
+def analysis_rule(principal: Principal, action: Action, request: AnalysisRequest) -> Decision:
+    person = principal.person
+    if not clearance_allows(person, request.hazard_tier):
+        return deny("clearance below the strictest input's hazard tier")
+    requester = person.pk == request.requester_id
+    owner_member = person.organisation_id == request.checkpoint.owner_org_id
+    if action in (Action.VIEW, Action.DOWNLOAD):
+        if requester or owner_member:
+            return allow("result audience")
+        if _released_to(person, request):
+            return allow("an approved output release")
+        if person.is_steward and request.releases.filter(state=ReleaseState.PENDING).exists():
+            return allow("a steward reviewing a pending output release")
+        return deny("not in the result audience")
+    if action == Action.CANCEL:
+        owner_admin = owner_member and person.role == Role.ORG_ADMIN
+        return allow("requester or owner admin") if requester or owner_admin else deny("not the requester")
+    if action == Action.REQUEST_RELEASE:
+        return allow("requester") if requester else deny("only the requester asks to release results")
+    return deny(f"{action} does not apply to analyses")
+
+
+def result_rule(principal: Principal, action: Action, result: AnalysisResult) -> Decision:
     if action not in (Action.VIEW, Action.DOWNLOAD):
-        return deny(f"{action} does not apply to analyses")
-    if person.pk == request.requester_id or _owner_member(person, request):
-        return allow("result audience")
-    if _released_to(person, request):
-        return allow("an approved output release")
-    if person.is_steward and request.releases.filter(state=ReleaseState.PENDING).exists():
-        return allow("a steward reviewing a pending output release")
-    return deny("not in the result audience")
+        return deny("results are written by the platform from a worker's sealed answer only")
+    return analysis_rule(principal, Action.VIEW, result.request)
 
 
-def visible_analyses(person: Any, queryset: QuerySet[AnalysisRequest]) -> QuerySet[AnalysisRequest]:
-    tier = _max_visible_tier(person)
-    released = Q(releases__state=ReleaseState.APPROVED, hazard_tier__lte=tier) & (
-        Q(releases__target=ReleaseTarget.NETWORK)
-        | Q(releases__target_group__members=person.organisation_id)
-        | Q(releases__target_group__owner_org=person.organisation_id)
+def release_rule(principal: Principal, action: Action, release: OutputRelease) -> Decision:
+    """A release is seen by whoever sees its analysis; voting needs a cleared steward of an
+    organisation that is neither the requester's nor one that already voted."""
+    person = principal.person
+    analysis = release.analysis
+    if action == Action.VIEW:
+        return analysis_rule(principal, Action.VIEW, analysis)
+    if action == Action.VOTE_RELEASE:
+        if not person.is_steward:
+            return deny("only stewards approve output releases")
+        if not clearance_allows(person, analysis.hazard_tier):
+            return deny("clearance below the analysis's hazard tier")
+        if release.state != ReleaseState.PENDING:
+            return deny("the release was decided")
+        if person.pk in (release.requested_by_id, analysis.requester_id) or (
+            person.organisation_id == analysis.requester.organisation_id
+        ):
+            return deny("approvers come from organisations other than the requester's")
+        if release.votes.filter(organisation_id=principal.organisation_id).exists():
+            return deny("a steward of your organisation already voted on this release")
+        return allow("cleared steward of another organisation")
+    return deny(f"{action} does not apply to output releases")
+
+
+def release_vote_rule(principal: Principal, action: Action, vote: OutputReleaseVote) -> Decision:
+    if action != Action.VIEW:
+        return deny("votes are immutable")
+    return release_rule(principal, Action.VIEW, vote.release)
+
+
+def visible_analyses(principal: Principal, queryset: QuerySet[AnalysisRequest]) -> QuerySet[AnalysisRequest]:
+    person = principal.person
+    org_id = principal.organisation_id
+    releases = OutputRelease.objects.filter(analysis_id=OuterRef("pk"))
+    released = Exists(
+        releases.filter(state=ReleaseState.APPROVED).filter(
+            Q(target=ReleaseTarget.NETWORK)
+            | Q(target_group__members=org_id)
+            | Q(target_group__owner_org=org_id)
+        )
     )
-    pending = Q(releases__state=ReleaseState.PENDING) if person.is_steward else Q(pk__in=[])
+    audience = Q(requester_id=person.pk) | Q(checkpoint__owner_org_id=org_id) | Q(released=True)
+    if person.is_steward:
+        audience |= Q(pending=True)
+    return (
+        queryset.alias(released=released, pending=Exists(releases.filter(state=ReleaseState.PENDING)))
+        .filter(hazard_tier__lte=max_visible_tier(person))
+        .filter(audience)
+    )
+
+
+def visible_results(principal: Principal, queryset: QuerySet[AnalysisResult]) -> QuerySet[AnalysisResult]:
     return queryset.filter(
-        Q(requester_id=person.pk)
-        | Q(checkpoint__owner_org_id=person.organisation_id, hazard_tier__lte=tier)
-        | released
-        | pending
-    ).distinct()
+        request__in=visible_analyses(principal, AnalysisRequest.objects.all()).values("pk")
+    )
+
+
+def visible_releases(principal: Principal, queryset: QuerySet[OutputRelease]) -> QuerySet[OutputRelease]:
+    return queryset.filter(
+        analysis__in=visible_analyses(principal, AnalysisRequest.objects.all()).values("pk")
+    )
+
+
+def visible_release_votes(
+    principal: Principal, queryset: QuerySet[OutputReleaseVote]
+) -> QuerySet[OutputReleaseVote]:
+    return queryset.filter(release__in=visible_releases(principal, OutputRelease.objects.all()).values("pk"))
 
 
 def access_analysis_by_id(
-    person: Any, analysis_uuid: object, *, action: Action = Action.VIEW
+    principal: Principal, analysis_uuid: object, *, action: Action = Action.VIEW
 ) -> AnalysisRequest:
-    """The analysis if `person` is in its audience; NotFound (404) otherwise, never a 403."""
+    """The analysis if `principal` is in its audience; NotFound (404) otherwise, never a 403."""
     return access_by_uuid(
-        person,
-        AnalysisRequest.objects.select_related("checkpoint__owner_org", "checkpoint__artifact", "requester"),
+        principal,
+        AnalysisRequest.objects.select_related(
+            "checkpoint__owner_org", "checkpoint__artifact", "requester__organisation"
+        ),
         analysis_uuid,
         action=action,
     )
 
 
-def _analysis_parent(person: Any, parent_id: str, action: Action) -> ArtifactParent:
+def access_release_by_id(principal: Principal, release_uuid: object, *, action: Action) -> OutputRelease:
+    queryset = OutputRelease.objects.select_related("analysis__checkpoint", "analysis__requester")
+    return access_by_uuid(principal, queryset, release_uuid, action=action)
+
+
+def _analysis_parent(principal: Principal, parent_id: str, action: Action) -> ArtifactParent:
     if action not in (Action.VIEW, Action.DOWNLOAD):
         raise NotFound  # plots are written by the platform from a worker's sealed result only
-    request = access_analysis_by_id(person, parent_id, action=action)
+    request = access_analysis_by_id(principal, parent_id, action=action)
     return ArtifactParent("analysis", str(request.uuid), request.checkpoint.owner_org, kind="plot")
 
 
-policy.register(AnalysisRequest, rule=analysis_rule, filter_=visible_analyses)
-register_parent("analysis", _analysis_parent)
+STRICTEST = "the strictest of its inputs' (highest hazard tier; TLP:AMBER)"
+
+policy.register(
+    AnalysisRequest,
+    rule=analysis_rule,
+    filter_=visible_analyses,
+    actions=(Action.VIEW, Action.DOWNLOAD, Action.CANCEL, Action.REQUEST_RELEASE),
+    axes=STRICTEST,
+    audience="cleared requester and owner-org members; cleared targets of an approved output release",
+)
+policy.register(
+    AnalysisResult,
+    rule=result_rule,
+    filter_=visible_results,
+    actions=(Action.VIEW,),
+    axes="its analysis's",
+    audience="whoever may see the analysis",
+)
+policy.register(
+    OutputRelease,
+    rule=release_rule,
+    filter_=visible_releases,
+    actions=(Action.VIEW, Action.VOTE_RELEASE),
+    axes="its analysis's; voters need clearance ≥ the tier",
+    audience="whoever may see the analysis; cleared stewards while it is pending",
+)
+policy.register(
+    OutputReleaseVote,
+    rule=release_vote_rule,
+    filter_=visible_release_votes,
+    actions=(Action.VIEW,),
+    axes="its analysis's",
+    audience="whoever may see the release",
+)
+register_parent(
+    "analysis",
+    _analysis_parent,
+    lambda principal: visible_analyses(principal, AnalysisRequest.objects.all()).values("uuid"),
+)

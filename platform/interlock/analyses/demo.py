@@ -29,6 +29,7 @@ from django.conf import settings
 from django.utils import timezone
 from tqdm import tqdm
 
+from interlock.access.principal import Principal
 from interlock.accounts.models import Person
 from interlock.analyses.models import AnalysisRequest, AnalysisState
 from interlock.checkpoints.models import Checkpoint, CheckpointState
@@ -106,12 +107,11 @@ def _upload_series(client: InterlockClient, folder: Path, say: Say) -> list[Chec
 def _approve(series: list[Checkpoint], say: Say) -> None:
     steward = Person.objects.get(email=APPROVER)
     # The demo acts for the steward in-process; on the site, approving needs a fresh sign-in with MFA.
-    steward.is_verified = lambda: True  # type: ignore[method-assign]
     pending = [c for c in series if checkpoint_current_approval(c) is None]
     say(f"  {steward.display_name} (another organisation) approves {len(pending)} checkpoint(s) at AL3")
     for checkpoint in pending:
         checkpoint_approve(
-            actor=steward,
+            actor=Principal.on_behalf_of(steward),
             checkpoint_uuid=checkpoint.uuid,
             access_level=3,
             expires_at=timezone.now() + timedelta(days=30),
@@ -152,7 +152,6 @@ def _analysis(
 
 def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[str, Any], say: Say) -> str:
     researcher = Person.objects.select_related("organisation").get(email=RESEARCHER)
-    researcher.is_verified = lambda: True  # type: ignore[method-assign]
     rows = trajectory["metrics"]["checkpoints"]
     table = "\n".join(
         f"| {row['checkpoint']} | {row['llc']:.1f} | {row['init_loss']:.2e} |"
@@ -178,11 +177,21 @@ def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[
         say("  the finding with the results exists; its attachments are kept")
         return str(existing[0].uuid)
     finding = finding_create(
-        actor=researcher, title=FINDING_TITLE, body=body, label="amber", hazard_tier=1, tags=["demo", "llc"]
+        actor=Principal.on_behalf_of(researcher),
+        title=FINDING_TITLE,
+        body=body,
+        label="amber",
+        hazard_tier=1,
+        tags=["demo", "llc"],
     )
     # The finding stays inside the organisation (the analysis's own result audience); going wider
     # is what the disclosure review opened next is for.
-    finding_share(actor=researcher, finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True))
+    finding_share(
+        actor=Principal.on_behalf_of(researcher),
+        finding_uuid=finding.uuid,
+        label="amber",
+        audience=Audience(own_org=True),
+    )
     say("  attaching the plots to a finding shared with the researcher's organisation")
     with tempfile.TemporaryDirectory() as scratch:
         for plot in trajectory["plots"] + ablation["plots"]:
@@ -205,11 +214,9 @@ def _open_disclosure(finding_uuid: str, say: Say) -> str:
         say("  the disclosure case exists (reused)")
         return str(existing.uuid)
     researcher = Person.objects.get(email=RESEARCHER)
-    researcher.is_verified = lambda: True  # type: ignore[method-assign]
     steward = Person.objects.get(email=APPROVER)
-    steward.is_verified = lambda: True  # type: ignore[method-assign]
     case = transitions.case_open(
-        actor=researcher,
+        actor=Principal.on_behalf_of(researcher),
         finding_uuid=finding_uuid,
         target="network",
         rationale="The LLC's rise and fall through grokking is a measurement, not a recipe; the network "
@@ -222,7 +229,9 @@ def _open_disclosure(finding_uuid: str, say: Say) -> str:
         },
     )
     reviewer = Person.objects.get(email="member@cairn.example")
-    transitions.case_assign(actor=steward, case_uuid=case.uuid, person_uuid=reviewer.uuid)
+    transitions.case_assign(
+        actor=Principal.on_behalf_of(steward), case_uuid=case.uuid, person_uuid=reviewer.uuid
+    )
     assert case.state in OPEN_STATES  # noqa: S101 - just opened
     say(f"  opened a disclosure review to the whole network; {reviewer.display_name} reviews it")
     return str(case.uuid)

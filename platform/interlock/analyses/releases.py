@@ -1,5 +1,6 @@
-"""Output releases: widening an analysis's result audience takes two stewards from organisations
-other than the requester's. One reject closes the release; nothing widens before two approvals.
+"""Output releases: widening an analysis's result audience takes two cleared stewards from two
+different organisations, both other than the requester's (the policy's VOTE_RELEASE rule). One
+reject closes the release; nothing widens before two approvals.
 
 While a release is pending, stewards may read the analysis (they must see what they approve);
 once approved, members of the target organisations (the sharing group's, or the whole network)
@@ -8,15 +9,14 @@ whose clearance reaches the checkpoint's hazard tier see the analysis, its metri
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 
-from interlock.access.gate import network_gate
+from interlock.access import Action, can
 from interlock.access.lookups import parse_uuid
+from interlock.access.principal import Principal
+from interlock.analyses.access import access_analysis_by_id, access_release_by_id
 from interlock.analyses.models import (
-    AnalysisRequest,
     AnalysisState,
     OutputRelease,
     OutputReleaseVote,
@@ -25,7 +25,7 @@ from interlock.analyses.models import (
 )
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
-from interlock.core.errors import ApplicationError, InvalidState, NotFound, PolicyDenied
+from interlock.core.errors import ApplicationError, InvalidState, PolicyDenied
 from interlock.network.models import SharingGroup
 
 APPROVALS_NEEDED = 2
@@ -33,10 +33,9 @@ APPROVALS_NEEDED = 2
 
 @transaction.atomic
 def release_request(
-    *, actor: Any, analysis: AnalysisRequest, target: str, reason: str, group_uuid: object | None = None
+    *, actor: Principal, analysis_uuid: object, target: str, reason: str, group_uuid: object | None = None
 ) -> OutputRelease:
-    if actor.pk != analysis.requester_id:
-        raise PolicyDenied("Only the requester asks to release an analysis's results.")
+    analysis = access_analysis_by_id(actor, analysis_uuid, action=Action.REQUEST_RELEASE)
     if analysis.state != AnalysisState.SUCCEEDED:
         raise InvalidState("Only a finished analysis's results can be released.")
     if target not in ReleaseTarget.values:
@@ -52,7 +51,7 @@ def release_request(
     if analysis.releases.filter(state=ReleaseState.PENDING).exists():
         raise InvalidState("A release of this analysis is already pending.")
     release = OutputRelease.objects.create(
-        analysis=analysis, requested_by=actor, target=target, target_group=group, reason=reason
+        analysis=analysis, requested_by=actor.person, target=target, target_group=group, reason=reason
     )
     audit_record(
         actor=actor,
@@ -64,28 +63,24 @@ def release_request(
 
 
 @transaction.atomic
-def release_vote(*, actor: Any, release_uuid: object, approve: bool, rationale: str) -> OutputRelease:
+def release_vote(*, actor: Principal, release_uuid: object, approve: bool, rationale: str) -> OutputRelease:
+    found = access_release_by_id(actor, release_uuid, action=Action.VIEW)
     release = (
         OutputRelease.objects.select_for_update(of=("self",))
-        .select_related("analysis__requester")
-        .filter(uuid=parse_uuid(release_uuid))
-        .first()
+        .select_related("analysis__requester", "analysis__checkpoint")
+        .get(pk=found.pk)
     )
-    if release is None or not (network_gate(actor) and actor.is_steward):
-        raise NotFound
     if release.state != ReleaseState.PENDING:
         raise InvalidState(f"This release was already {release.state}.")
-    requester_org = release.analysis.requester.organisation_id
-    if actor.pk == release.requested_by_id or actor.organisation_id == requester_org:
-        raise PolicyDenied("Approvers come from organisations other than the requester's.")
+    decision = can(actor, Action.VOTE_RELEASE, release)
+    if not decision:
+        raise PolicyDenied(f"You cannot vote on this release: {decision.reason}.")
     rationale = (rationale or "").strip()
     if len(rationale) < 10:
         raise ApplicationError("Write a rationale.", {"rationale": ["at least 10 characters"]})
-    if release.votes.filter(person=actor).exists():
-        raise InvalidState("You already voted on this release.")
     OutputReleaseVote.objects.create(
         release=release,
-        person=actor,
+        person=actor.person,
         organisation_id=actor.organisation_id,
         approve=approve,
         rationale=rationale,

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from interlock.accounts.models import TokenScope
-from interlock.accounts.requests import person_of
+from interlock.accounts.requests import principal_of
 from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisRequest
 from interlock.analyses.releases import release_request, release_vote
@@ -78,7 +78,7 @@ class AnalysisListApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         data = validated_input(AnalysisInput, request)
         created = analysis_request_create(
-            actor=person_of(request),
+            actor=principal_of(request),
             checkpoint_uuid=data["checkpoint"],
             kind=data["kind"],
             params=data["params"],
@@ -94,8 +94,8 @@ class AnalysisCancelApi(GenericAPIView):
 
     @extend_schema(operation_id="analyses_cancel", request=None, responses=dict)
     def post(self, request: Request, analysis_id: str) -> Response:
-        person = person_of(request)
-        cancelled = analysis_cancel(actor=person, request=access_analysis_by_id(person, analysis_id))
+        principal = principal_of(request)
+        cancelled = analysis_cancel(actor=principal, analysis_uuid=analysis_id)
         return Response(analysis_body(cancelled))
 
 
@@ -119,11 +119,9 @@ class AnalysisReleaseApi(GenericAPIView):
     @extend_schema(operation_id="analyses_release", request=ReleaseInput, responses={201: dict})
     def post(self, request: Request, analysis_id: str) -> Response:
         data = validated_input(ReleaseInput, request)
-        person = person_of(request)
-        analysis = access_analysis_by_id(person, analysis_id)
         release = release_request(
-            actor=person,
-            analysis=analysis,
+            actor=principal_of(request),
+            analysis_uuid=analysis_id,
             target=data["target"],
             group_uuid=data["group"],
             reason=data["reason"],
@@ -141,7 +139,7 @@ class AnalysisReleaseVoteApi(GenericAPIView):
     def post(self, request: Request, release_id: str) -> Response:
         data = validated_input(ReleaseVoteInput, request)
         release = release_vote(
-            actor=person_of(request),
+            actor=principal_of(request),
             release_uuid=release_id,
             approve=data["approve"],
             rationale=data["rationale"],
@@ -169,7 +167,7 @@ class AnalysisAccessListApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         data = validated_input(AnalysisAccessInput, request)
         analysis_access_request(
-            actor=person_of(request),
+            actor=principal_of(request),
             checkpoint_uuid=data["checkpoint"],
             reason=data["reason"],
         )
@@ -183,7 +181,7 @@ class AnalysisAccessListApi(GenericAPIView):
 
     @extend_schema(operation_id="analysis_access_pending", responses=dict)
     def get(self, request: Request) -> Response:
-        pending = analysis_access_pending(actor=person_of(request))
+        pending = analysis_access_pending(actor=principal_of(request))
         return Response(
             {
                 "results": [
@@ -192,7 +190,10 @@ class AnalysisAccessListApi(GenericAPIView):
                         "checkpoint": str(grant.checkpoint.uuid),
                         "checkpoint_name": grant.checkpoint.name,
                         "grantee": grant.grantee.display_name,
-                        "grantee_org": grant.grantee.organisation.name,
+                        "grantee_org": grant.grantee.organisation.name
+                        if grant.grantee.organisation
+                        else None,
+                        "grantee_clearance": grant.grantee.effective_clearance(),
                         "reason": grant.reason,
                         "created_at": grant.created_at,
                     }
@@ -210,7 +211,7 @@ class AnalysisAccessDecideApi(GenericAPIView):
     def post(self, request: Request, grant_id: str) -> Response:
         data = validated_input(AnalysisAccessDecision, request)
         grant = analysis_access_decide(
-            actor=person_of(request),
+            actor=principal_of(request),
             grant_uuid=grant_id,
             approve=data["approve"],
             days=data["days"],
@@ -224,4 +225,4 @@ class AnalysisDetailApi(GenericAPIView):
 
     @extend_schema(operation_id="analyses_read", responses=dict)
     def get(self, request: Request, analysis_id: str) -> Response:
-        return Response(analysis_body(access_analysis_by_id(person_of(request), analysis_id)))
+        return Response(analysis_body(access_analysis_by_id(principal_of(request), analysis_id)))

@@ -12,11 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from interlock.access import Action
-from interlock.accounts.requests import person_of
+from interlock.accounts.requests import principal_of
+from interlock.artifacts.access import access_artifact_by_id
 from interlock.artifacts.http import download_response, receive_multipart, receive_raw
 from interlock.artifacts.models import Artifact
 from interlock.artifacts.parents import resolve_parent
-from interlock.artifacts.services import access_artifact_by_id, artifact_list
+from interlock.artifacts.services import artifact_list
 from interlock.core.errors import ApplicationError
 
 
@@ -67,7 +68,7 @@ class ArtifactListApi(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         queryset = artifact_list(
-            person=person_of(request),
+            principal=principal_of(request),
             parent_type=request.query_params.get("parent_type", ""),
             parent_id=request.query_params.get("parent_id", ""),
         )
@@ -82,21 +83,21 @@ class ArtifactListApi(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         """Upload one file, encrypted as it arrives. The parent is authorised before the body is read."""
-        person = person_of(request)
+        principal = principal_of(request)
         parent = resolve_parent(
-            person,
+            principal,
             request.query_params.get("parent_type", ""),
             request.query_params.get("parent_id", ""),
             Action.ATTACH,
         )
         content_type = request.content_type or ""
         if content_type.startswith("multipart/form-data"):
-            artifact = receive_multipart(request._request, actor=person, parent=parent)
+            artifact = receive_multipart(request._request, actor=principal, parent=parent)
         elif content_type.startswith("application/octet-stream"):
             length = request.META.get("CONTENT_LENGTH")
             artifact = receive_raw(
                 request._request,
-                actor=person,
+                actor=principal,
                 parent=parent,
                 filename=request.query_params.get("filename", "upload.bin"),
                 media_type="application/octet-stream",
@@ -113,7 +114,7 @@ class ArtifactDetailApi(GenericAPIView):
     serializer_class = ArtifactSerializer
 
     def get(self, request: Request, artifact_id: str) -> Response:
-        return Response(ArtifactSerializer(access_artifact_by_id(person_of(request), artifact_id)).data)
+        return Response(ArtifactSerializer(access_artifact_by_id(principal_of(request), artifact_id)).data)
 
 
 class ArtifactContentApi(GenericAPIView):
@@ -123,6 +124,6 @@ class ArtifactContentApi(GenericAPIView):
         operation_id="artifacts_content", responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}
     )
     def get(self, request: Request, artifact_id: str) -> StreamingHttpResponse:
-        person = person_of(request)
-        artifact = access_artifact_by_id(person, artifact_id, action=Action.DOWNLOAD)
-        return download_response(actor=person, artifact=artifact)
+        principal = principal_of(request)
+        artifact = access_artifact_by_id(principal, artifact_id, action=Action.DOWNLOAD)
+        return download_response(actor=principal, artifact=artifact)

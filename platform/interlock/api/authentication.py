@@ -14,19 +14,18 @@ from interlock.accounts.services import api_token_authenticate
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
-    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
         parts = header.split()
         if len(parts) != 2 or parts[0] != self.keyword:
             raise exceptions.AuthenticationFailed(gettext_lazy("Use 'Authorization: Bearer <token>'."))
-        person = api_token_authenticate(parts[1])
-        if person is None:
+        principal = api_token_authenticate(parts[1])
+        if principal is None:
             raise exceptions.AuthenticationFailed(gettext_lazy("The token is invalid, expired or revoked."))
-        # Tokens are minted only from MFA-verified sessions and die with the person's auth epoch.
-        person.is_verified = lambda: True  # type: ignore[method-assign]
-        return person, None
+        # `request.auth` carries the principal (person + scopes); nothing is patched onto the person.
+        return principal.person, principal
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword

@@ -14,10 +14,11 @@ from rest_framework.response import Response
 from analysis_workers.datasets import registry as dataset_registry
 from analysis_workers.kinds import registry
 from interlock.access import Action, visible
-from interlock.accounts.requests import person_of
+from interlock.accounts.requests import principal_of
 from interlock.api.permissions import require_recent_reauthentication
 from interlock.api.serializers import StrictSerializer, validated_input
 from interlock.checkpoints import services
+from interlock.checkpoints.access import access_checkpoint_by_id
 from interlock.checkpoints.models import Checkpoint
 
 
@@ -68,14 +69,14 @@ class CheckpointListApi(GenericAPIView):
 
     @extend_schema(operation_id="checkpoints_list", responses=dict)
     def get(self, request: Request) -> Response:
-        queryset = visible(person_of(request), Checkpoint.objects.select_related("owner_org", "artifact"))
+        queryset = visible(principal_of(request), Checkpoint.objects.select_related("owner_org", "artifact"))
         page = self.paginate_queryset(queryset.order_by("-created_at"))
         return self.get_paginated_response([checkpoint_body(c) for c in page or []])
 
     @extend_schema(operation_id="checkpoints_register", request=RegisterInput, responses={201: dict})
     def post(self, request: Request) -> Response:
         data = validated_input(RegisterInput, request)
-        checkpoint = services.checkpoint_register(actor=person_of(request), **data)
+        checkpoint = services.checkpoint_register(actor=principal_of(request), **data)
         return Response(checkpoint_body(checkpoint), status=status.HTTP_201_CREATED)
 
 
@@ -85,9 +86,7 @@ class CheckpointDetailApi(GenericAPIView):
     @extend_schema(operation_id="checkpoints_read", responses=dict)
     def get(self, request: Request, checkpoint_id: str) -> Response:
         return Response(
-            checkpoint_body(
-                services.access_checkpoint_by_id(person_of(request), checkpoint_id, action=Action.VIEW)
-            )
+            checkpoint_body(access_checkpoint_by_id(principal_of(request), checkpoint_id, action=Action.VIEW))
         )
 
 
@@ -98,8 +97,8 @@ class CheckpointApproveApi(GenericAPIView):
     def post(self, request: Request, checkpoint_id: str) -> Response:
         data = validated_input(ApproveInput, request)
         require_recent_reauthentication(request, "Approving a checkpoint")
-        services.checkpoint_approve(actor=person_of(request), checkpoint_uuid=checkpoint_id, **data)
-        checkpoint = services.access_checkpoint_by_id(person_of(request), checkpoint_id, action=Action.VIEW)
+        services.checkpoint_approve(actor=principal_of(request), checkpoint_uuid=checkpoint_id, **data)
+        checkpoint = access_checkpoint_by_id(principal_of(request), checkpoint_id, action=Action.VIEW)
         return Response(checkpoint_body(checkpoint))
 
 
@@ -110,9 +109,9 @@ class CheckpointRevokeApi(GenericAPIView):
     def post(self, request: Request, checkpoint_id: str) -> Response:
         data = validated_input(RevokeInput, request)
         services.checkpoint_revoke(
-            actor=person_of(request), checkpoint_uuid=checkpoint_id, reason=data["reason"]
+            actor=principal_of(request), checkpoint_uuid=checkpoint_id, reason=data["reason"]
         )
-        checkpoint = services.access_checkpoint_by_id(person_of(request), checkpoint_id, action=Action.VIEW)
+        checkpoint = access_checkpoint_by_id(principal_of(request), checkpoint_id, action=Action.VIEW)
         return Response(checkpoint_body(checkpoint))
 
 

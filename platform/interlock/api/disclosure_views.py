@@ -11,12 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from interlock.access.lookups import parse_uuid
+from interlock.access.principal import Principal
 from interlock.accounts.models import TokenScope
-from interlock.accounts.requests import person_of
+from interlock.accounts.requests import principal_of
 from interlock.api.serializers import StrictSerializer, validated_input
 from interlock.core.errors import ApplicationError, NotFound
 from interlock.disclosure import transitions
-from interlock.disclosure.access import access_case_by_id, visible_cases
+from interlock.disclosure.access import access_case_by_id, open_calls, visible_cases
 from interlock.disclosure.models import DisclosureCase, Target, VoteChoice
 from interlock.disclosure.selectors import case_body
 
@@ -42,7 +43,7 @@ class OpenInput(StrictSerializer):
 
 
 class ActionInput(StrictSerializer):
-    person = serializers.UUIDField(required=False)
+    principal = serializers.UUIDField(required=False)
     choice = serializers.ChoiceField(choices=VoteChoice.values, required=False)
     rationale = serializers.CharField(max_length=10_000, required=False, default="")
     relation = serializers.CharField(max_length=500, required=False, default="")
@@ -57,12 +58,17 @@ class ActionInput(StrictSerializer):
 
 class DisclosureListApi(GenericAPIView):
     serializer_class = OpenInput
-    required_scope = TokenScope.WRITE
 
     @extend_schema(operation_id="disclosures_list", responses=dict)
     def get(self, request: Request) -> Response:
-        person = person_of(request)
-        page = self.paginate_queryset(visible_cases(person).order_by("-created_at"))
+        principal = principal_of(request)
+        cases = DisclosureCase.objects.select_related("finding")
+        listed = (
+            open_calls(principal, cases)
+            if request.query_params.get("calls")
+            else visible_cases(principal, cases)
+        )
+        page = self.paginate_queryset(listed.order_by("-created_at"))
         return self.get_paginated_response(
             [
                 {"id": str(c.uuid), "finding": str(c.finding.uuid), "target": c.target, "state": c.state}
@@ -73,9 +79,9 @@ class DisclosureListApi(GenericAPIView):
     @extend_schema(operation_id="disclosures_open", request=OpenInput, responses={201: dict})
     def post(self, request: Request) -> Response:
         data = validated_input(OpenInput, request)
-        person = person_of(request)
+        principal = principal_of(request)
         case = transitions.case_open(
-            actor=person,
+            actor=principal,
             finding_uuid=data["finding"],
             target=data["target"],
             group_uuid=data["group"],
@@ -85,17 +91,16 @@ class DisclosureListApi(GenericAPIView):
             redacted_body=data["redacted_body"],
             embargo_until=data["embargo_until"],
         )
-        return Response(case_body(case, person), status=status.HTTP_201_CREATED)
+        return Response(case_body(case, principal), status=status.HTTP_201_CREATED)
 
 
 class DisclosureDetailApi(GenericAPIView):
     serializer_class = OpenInput
-    required_scope = TokenScope.READ
 
     @extend_schema(operation_id="disclosures_read", responses=dict)
     def get(self, request: Request, case_id: str) -> Response:
-        person = person_of(request)
-        return Response(case_body(access_case_by_id(person, case_id), person))
+        principal = principal_of(request)
+        return Response(case_body(access_case_by_id(principal, case_id), principal))
 
 
 ACTIONS = (
@@ -114,48 +119,48 @@ ACTIONS = (
 )
 
 
-def perform(person: Any, case_id: str, action: str, data: dict[str, Any]) -> None:
+def perform(principal: Principal, case_id: str, action: str, data: dict[str, Any]) -> None:
     """One action of the transition table on a case the person can see (volunteers need only its id)."""
     if action not in ACTIONS:
         raise ApplicationError("Unknown action.", {"action": [", ".join(ACTIONS)]})
-    if action != "volunteer":
-        access_case_by_id(person, case_id)
     if action == "assign":
         if "person" not in data:
             raise ApplicationError("Name the reviewer.", {"person": ["required"]})
-        transitions.case_assign(actor=person, case_uuid=case_id, person_uuid=data["person"])
+        transitions.case_assign(actor=principal, case_uuid=case_id, person_uuid=data["person"])
     elif action == "volunteer":
-        transitions.case_volunteer(actor=person, case_uuid=case_id)
+        transitions.case_volunteer(actor=principal, case_uuid=case_id)
     elif action == "declare_conflict":
-        transitions.case_declare_conflict(actor=person, case_uuid=case_id, relation=data.get("relation", ""))
+        transitions.case_declare_conflict(
+            actor=principal, case_uuid=case_id, relation=data.get("relation", "")
+        )
     elif action == "comment":
-        transitions.case_comment(actor=person, case_uuid=case_id, body=data.get("body", ""))
+        transitions.case_comment(actor=principal, case_uuid=case_id, body=data.get("body", ""))
     elif action == "vote":
         transitions.case_vote(
-            actor=person,
+            actor=principal,
             case_uuid=case_id,
             choice=data.get("choice", ""),
             rationale=data.get("rationale", ""),
         )
     elif action == "repin":
         transitions.case_repin(
-            actor=person,
+            actor=principal,
             case_uuid=case_id,
             redacted_title=data.get("redacted_title"),
             redacted_body=data.get("redacted_body"),
         )
     elif action == "decide":
-        transitions.case_decide(actor=person, case_uuid=case_id)
+        transitions.case_decide(actor=principal, case_uuid=case_id)
     elif action.startswith("embargo_"):
         transitions.case_embargo(
-            actor=person,
+            actor=principal,
             case_uuid=case_id,
             action=action,
             until=data.get("until"),
             reason=data.get("reason", ""),
         )
     else:
-        transitions.case_withdraw(actor=person, case_uuid=case_id, reason=data.get("reason", ""))
+        transitions.case_withdraw(actor=principal, case_uuid=case_id, reason=data.get("reason", ""))
 
 
 class DisclosureActionApi(GenericAPIView):
@@ -164,10 +169,10 @@ class DisclosureActionApi(GenericAPIView):
 
     @extend_schema(operation_id="disclosures_act", request=ActionInput, responses=dict)
     def post(self, request: Request, case_id: str, action: str) -> Response:
-        person = person_of(request)
-        perform(person, case_id, action, validated_input(ActionInput, request))
+        principal = principal_of(request)
+        perform(principal, case_id, action, validated_input(ActionInput, request))
         try:
-            return Response(case_body(access_case_by_id(person, case_id), person))
+            return Response(case_body(access_case_by_id(principal, case_id), principal))
         except NotFound:
             # e.g. the vote that met the quorum also ended this reviewer's access to the case
             state = (

@@ -12,15 +12,15 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from interlock.access import Action
-from interlock.accounts.requests import person_of
+from interlock.access import Action, can, visible
+from interlock.accounts.requests import principal_of
 from interlock.api.permissions import require_recent_reauthentication
 from interlock.api.serializers import ReasonInput, StrictSerializer, validated_input
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import NotFound
 from interlock.findings import services
-from interlock.findings.lookups import access_finding_by_id
+from interlock.findings.access import access_finding_by_id
 from interlock.findings.models import Capability, Finding, FindingState, Label, Notification
 from interlock.findings.selectors import FindingFilters, finding_list, finding_titles
 from interlock.findings.services import Audience, comment_text, revision_text
@@ -48,7 +48,7 @@ class ShareInput(StrictSerializer):
 
 
 class GrantInput(StrictSerializer):
-    person = serializers.UUIDField()
+    principal = serializers.UUIDField()
     capability = serializers.ChoiceField(choices=Capability.choices)
     expires_at = serializers.DateTimeField()
     reason = serializers.CharField(max_length=500)
@@ -95,7 +95,7 @@ class FindingListApi(GenericAPIView):
     def get(self, request: Request) -> Response:
         """Visible findings, newest first. `count` stops at 1,000 (`count_is_lower_bound`); facet
         counts over what the caller may see with `?facets=1`."""
-        person = person_of(request)
+        principal = principal_of(request)
         try:
             page_number = max(int(request.query_params.get("page", "1")), 1)
             size = min(max(int(request.query_params.get("page_size", "50")), 1), 200)
@@ -103,7 +103,7 @@ class FindingListApi(GenericAPIView):
             raise serializers.ValidationError({"page": ["a positive integer"]}) from None
         want_facets = request.query_params.get("facets") in ("1", "true")
         page = finding_list(
-            user=person,
+            principal=principal,
             filters=_filters(request),
             offset=(page_number - 1) * size,
             limit=size,
@@ -123,7 +123,7 @@ class FindingListApi(GenericAPIView):
     @extend_schema(operation_id="findings_create", request=FindingCreateInput, responses={201: dict})
     def post(self, request: Request) -> Response:
         data = validated_input(FindingCreateInput, request)
-        finding = services.finding_create(actor=person_of(request), **data)
+        finding = services.finding_create(actor=principal_of(request), **data)
         return Response({"id": str(finding.uuid), "state": finding.state}, status=status.HTTP_201_CREATED)
 
 
@@ -132,12 +132,12 @@ class FindingDetailApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_read", responses=dict)
     def get(self, request: Request, finding_id: str) -> Response:
-        person = person_of(request)
-        finding, text = services.finding_read(actor=person, finding_uuid=finding_id)
+        principal = principal_of(request)
+        finding, text = services.finding_read(actor=principal, finding_uuid=finding_id)
         body = finding_summary(finding, text.title)
         body["body"] = text.body
         body["content_sha256"] = text.revision.content_sha256
-        if person.authored_findings.filter(pk=finding.pk).exists():
+        if can(principal, Action.SHARE, finding):
             body["audience"] = {
                 "own_org": finding.audience_own_org,
                 "network": finding.audience_network,
@@ -151,7 +151,7 @@ class FindingRevisionsApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_revisions_list", responses=dict)
     def get(self, request: Request, finding_id: str) -> Response:
-        finding = access_finding_by_id(person_of(request), finding_id, action=Action.VIEW)
+        finding = access_finding_by_id(principal_of(request), finding_id, action=Action.VIEW)
         revisions = finding.revisions.select_related("author").order_by("number")
         return Response(
             [
@@ -168,7 +168,7 @@ class FindingRevisionsApi(GenericAPIView):
     @extend_schema(operation_id="findings_revise", request=RevisionInput, responses={201: dict})
     def post(self, request: Request, finding_id: str) -> Response:
         data = validated_input(RevisionInput, request)
-        revision = services.finding_revise(actor=person_of(request), finding_uuid=finding_id, **data)
+        revision = services.finding_revise(actor=principal_of(request), finding_uuid=finding_id, **data)
         return Response({"number": revision.number, "content_sha256": revision.content_sha256}, status=201)
 
 
@@ -177,7 +177,7 @@ class FindingRevisionDetailApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_revision_read", responses=dict)
     def get(self, request: Request, finding_id: str, number: int) -> Response:
-        finding = access_finding_by_id(person_of(request), finding_id, action=Action.VIEW)
+        finding = access_finding_by_id(principal_of(request), finding_id, action=Action.VIEW)
         revision = finding.revisions.filter(number=number).first()
         if revision is None:
             raise NotFound
@@ -209,7 +209,7 @@ class FindingShareApi(GenericAPIView):
             data["audience_own_org"], data["audience_network"], tuple(str(g) for g in data["groups"])
         )
         finding = services.finding_share(
-            actor=person_of(request),
+            actor=principal_of(request),
             finding_uuid=finding_id,
             label=data["label"],
             audience=audience,
@@ -228,16 +228,20 @@ class FindingSharePreviewApi(GenericAPIView):
         audience = Audience(
             data["audience_own_org"], data["audience_network"], tuple(str(g) for g in data["groups"])
         )
-        readers = services.audience_preview(
-            actor=person_of(request), finding_uuid=finding_id, label=data["label"], audience=audience
+        preview = services.audience_preview(
+            actor=principal_of(request), finding_uuid=finding_id, label=data["label"], audience=audience
         )
         return Response(
             {
-                "count": len(readers),
+                "count": preview.count,
                 "readers": [
                     {"id": str(p.uuid), "name": p.display_name, "organisation": p.organisation.name}
-                    for p in readers
+                    for p in preview.readers
                     if p.organisation is not None
+                ],
+                "hidden_members": [
+                    {"organisation": name, "people": people}
+                    for name, people in sorted(preview.hidden.items())
                 ],
             }
         )
@@ -248,7 +252,7 @@ class FindingGrantsApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_grants_list", responses=dict)
     def get(self, request: Request, finding_id: str) -> Response:
-        finding = access_finding_by_id(person_of(request), finding_id, action=Action.GRANT)
+        finding = access_finding_by_id(principal_of(request), finding_id, action=Action.GRANT)
         return Response(
             [
                 {
@@ -267,7 +271,7 @@ class FindingGrantsApi(GenericAPIView):
     def post(self, request: Request, finding_id: str) -> Response:
         data = validated_input(GrantInput, request)
         grant = services.finding_grant(
-            actor=person_of(request),
+            actor=principal_of(request),
             finding_uuid=finding_id,
             person_uuid=data["person"],
             capability=data["capability"],
@@ -283,7 +287,7 @@ class FindingGrantDetailApi(GenericAPIView):
     @extend_schema(operation_id="findings_grant_revoke", responses={204: None})
     def delete(self, request: Request, finding_id: str, person_id: str) -> Response:
         services.finding_revoke_grant(
-            actor=person_of(request), finding_uuid=finding_id, person_uuid=person_id
+            actor=principal_of(request), finding_uuid=finding_id, person_uuid=person_id
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -295,7 +299,7 @@ class FindingWithdrawApi(GenericAPIView):
     def post(self, request: Request, finding_id: str) -> Response:
         data = validated_input(ReasonInput, request)
         finding = services.finding_withdraw(
-            actor=person_of(request), finding_uuid=finding_id, reason=data["reason"]
+            actor=principal_of(request), finding_uuid=finding_id, reason=data["reason"]
         )
         return Response({"id": str(finding.uuid), "state": finding.state})
 
@@ -305,7 +309,7 @@ class FindingCommentsApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_comments_list", responses=dict)
     def get(self, request: Request, finding_id: str) -> Response:
-        finding = access_finding_by_id(person_of(request), finding_id, action=Action.VIEW)
+        finding = access_finding_by_id(principal_of(request), finding_id, action=Action.VIEW)
         comments = finding.comments.select_related("author", "parent")
         return Response(
             [
@@ -324,7 +328,7 @@ class FindingCommentsApi(GenericAPIView):
     def post(self, request: Request, finding_id: str) -> Response:
         data = validated_input(CommentInput, request)
         comment = services.comment_create(
-            actor=person_of(request),
+            actor=principal_of(request),
             finding_uuid=finding_id,
             body=data["body"],
             parent_uuid=data.get("parent"),
@@ -337,7 +341,7 @@ class FindingReadersApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_readers", responses=dict)
     def get(self, request: Request, finding_id: str) -> Response:
-        return Response(services.finding_readers(actor=person_of(request), finding_uuid=finding_id))
+        return Response(services.finding_readers(actor=principal_of(request), finding_uuid=finding_id))
 
 
 class FindingExportApi(GenericAPIView):
@@ -346,8 +350,8 @@ class FindingExportApi(GenericAPIView):
     @extend_schema(operation_id="findings_export", responses=dict)
     def get(self, request: Request) -> Response:
         """Every visible finding's current revision, pinned by hash. Audited; RED content excluded."""
-        person = person_of(request)
-        page = finding_list(user=person, filters=_filters(request), limit=1000, facets=False)
+        principal = principal_of(request)
+        page = finding_list(principal=principal, filters=_filters(request), limit=1000, facets=False)
         exported = []
         for finding in page.findings:
             if (
@@ -365,7 +369,7 @@ class FindingExportApi(GenericAPIView):
                 }
             )
         with transaction.atomic():
-            audit_record(actor=person, event=Event.FINDING_EXPORTED, extra={"count": len(exported)})
+            audit_record(actor=principal, event=Event.FINDING_EXPORTED, extra={"count": len(exported)})
         return Response({"findings": exported})
 
 
@@ -374,7 +378,7 @@ class NotificationListApi(GenericAPIView):
 
     @extend_schema(operation_id="notifications_list", responses=dict)
     def get(self, request: Request) -> Response:
-        notes = Notification.objects.filter(recipient=person_of(request))[:200]
+        notes = visible(principal_of(request), Notification.objects.all())[:200]
         return Response(
             [
                 {

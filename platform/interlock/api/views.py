@@ -13,14 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from interlock.access import NETWORK, Action, can, visible
-from interlock.access.lookups import (
-    access_organisation_by_id,
-    access_person_by_id,
-    access_sharing_group_by_id,
-)
+from interlock.access.principal import Principal
 from interlock.accounts import services as account_services
+from interlock.accounts.access import access_person_by_id
 from interlock.accounts.models import ApiToken, Person
-from interlock.accounts.requests import person_of
+from interlock.accounts.requests import person_of, principal_of
 from interlock.api import serializers as s
 from interlock.api.permissions import IsNetworkMember, SessionOnly
 from interlock.api.schema import ActionSchema
@@ -29,6 +26,7 @@ from interlock.audit.models import AuditEvent
 from interlock.audit.services import audit_record
 from interlock.core.errors import NotFound
 from interlock.network import services as network_services
+from interlock.network.access import access_organisation_by_id, access_sharing_group_by_id
 from interlock.network.models import Organisation, SharingGroup
 from interlock.network.selectors import organisation_list, sharing_group_list
 
@@ -51,7 +49,9 @@ class OrganisationListApi(GenericAPIView):
 
     @extend_schema(operation_id="organisations_list", responses=s.OrganisationSerializer(many=True))
     def get(self, request: Request) -> Response:
-        queryset = organisation_list(user=person_of(request), status=request.query_params.get("status"))
+        queryset = organisation_list(
+            principal=principal_of(request), status=request.query_params.get("status")
+        )
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(s.OrganisationSerializer(page, many=True).data)
 
@@ -59,9 +59,7 @@ class OrganisationListApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         """Register an applicant organisation (stewards only; two other stewards then activate it)."""
         data = _input(s.OrganisationApplyInput, request)
-        if not person_of(request).is_steward:
-            raise NotFound
-        org = network_services.organisation_apply(actor=person_of(request), **data)
+        org = network_services.organisation_apply(actor=principal_of(request), **data)
         return Response(s.OrganisationSerializer(org).data, status=status.HTTP_201_CREATED)
 
 
@@ -69,7 +67,7 @@ class OrganisationDetailApi(GenericAPIView):
     serializer_class = s.OrganisationSerializer
 
     def get(self, request: Request, org_id: str) -> Response:
-        org = access_organisation_by_id(person_of(request), org_id, action=Action.VIEW)
+        org = access_organisation_by_id(principal_of(request), org_id, action=Action.VIEW)
         return Response(s.OrganisationSerializer(org).data)
 
 
@@ -78,8 +76,8 @@ class OrganisationMembersApi(GenericAPIView):
 
     @extend_schema(operation_id="organisation_members_list", responses=s.PersonSerializer(many=True))
     def get(self, request: Request, org_id: str) -> Response:
-        org = access_organisation_by_id(person_of(request), org_id, action=Action.VIEW_MEMBERS)
-        queryset = visible(person_of(request), Person.objects.select_related("organisation")).filter(
+        org = access_organisation_by_id(principal_of(request), org_id, action=Action.VIEW_MEMBERS)
+        queryset = visible(principal_of(request), Person.objects.select_related("organisation")).filter(
             organisation=org
         )
         page = self.paginate_queryset(queryset.order_by("display_name"))
@@ -92,13 +90,13 @@ class _ActionApi(GenericAPIView):
     input_class: type[s.StrictSerializer] = s.EmptyInput
     schema = ActionSchema()
 
-    def act(self, actor: Person, object_id: str, data: dict[str, Any]) -> Any:
+    def act(self, actor: Principal, object_id: str, data: dict[str, Any]) -> Any:
         raise NotImplementedError
 
     def post(self, request: Request, **kwargs: str) -> Response:
         (object_id,) = kwargs.values()
         data = _input(self.input_class, request)
-        return Response(self.get_serializer(self.act(person_of(request), object_id, data)).data)
+        return Response(self.get_serializer(self.act(principal_of(request), object_id, data)).data)
 
 
 class _OrganisationActionApi(_ActionApi):
@@ -106,24 +104,24 @@ class _OrganisationActionApi(_ActionApi):
 
 
 class OrganisationApproveApi(_OrganisationActionApi):
-    def act(self, actor: Person, org_id: str, data: dict[str, Any]) -> Organisation:
+    def act(self, actor: Principal, org_id: str, data: dict[str, Any]) -> Organisation:
         return network_services.organisation_approve_activation(actor=actor, org_uuid=org_id)
 
 
 class OrganisationSuspendApi(_OrganisationActionApi):
     input_class = s.ReasonInput
 
-    def act(self, actor: Person, org_id: str, data: dict[str, Any]) -> Organisation:
+    def act(self, actor: Principal, org_id: str, data: dict[str, Any]) -> Organisation:
         return network_services.organisation_suspend(actor=actor, org_uuid=org_id, reason=data["reason"])
 
 
 class OrganisationReinstateApi(_OrganisationActionApi):
-    def act(self, actor: Person, org_id: str, data: dict[str, Any]) -> Organisation:
+    def act(self, actor: Principal, org_id: str, data: dict[str, Any]) -> Organisation:
         return network_services.organisation_reinstate(actor=actor, org_uuid=org_id)
 
 
 class OrganisationRemoveApi(_OrganisationActionApi):
-    def act(self, actor: Person, org_id: str, data: dict[str, Any]) -> Organisation:
+    def act(self, actor: Principal, org_id: str, data: dict[str, Any]) -> Organisation:
         return network_services.organisation_remove(actor=actor, org_uuid=org_id)
 
 
@@ -133,7 +131,7 @@ class OrganisationInviteApi(GenericAPIView):
     @extend_schema(request=s.InvitationInput, responses={201: dict})
     def post(self, request: Request, org_id: str) -> Response:
         data = _input(s.InvitationInput, request)
-        issued = account_services.invitation_create(actor=person_of(request), org_uuid=org_id, **data)
+        issued = account_services.invitation_create(actor=principal_of(request), org_uuid=org_id, **data)
         return Response(
             {
                 "id": str(issued.invitation.uuid),
@@ -150,7 +148,7 @@ class PersonListApi(GenericAPIView):
 
     @extend_schema(operation_id="people_list", responses=s.PersonSerializer(many=True))
     def get(self, request: Request) -> Response:
-        queryset = visible(person_of(request), Person.objects.select_related("organisation")).order_by(
+        queryset = visible(principal_of(request), Person.objects.select_related("organisation")).order_by(
             "display_name"
         )
         page = self.paginate_queryset(queryset)
@@ -162,7 +160,7 @@ class PersonDetailApi(GenericAPIView):
 
     def get(self, request: Request, person_id: str) -> Response:
         return Response(
-            s.PersonSerializer(access_person_by_id(person_of(request), person_id, action=Action.VIEW)).data
+            s.PersonSerializer(access_person_by_id(principal_of(request), person_id, action=Action.VIEW)).data
         )
 
 
@@ -171,36 +169,38 @@ class _PersonActionApi(_ActionApi):
 
 
 class PersonSuspendApi(_PersonActionApi):
-    def act(self, actor: Person, person_id: str, data: dict[str, Any]) -> Person:
+    def act(self, actor: Principal, person_id: str, data: dict[str, Any]) -> Person:
         return account_services.person_suspend(actor=actor, person_uuid=person_id)
 
 
 class PersonReinstateApi(_PersonActionApi):
-    def act(self, actor: Person, person_id: str, data: dict[str, Any]) -> Person:
+    def act(self, actor: Principal, person_id: str, data: dict[str, Any]) -> Person:
         return account_services.person_reinstate(actor=actor, person_uuid=person_id)
 
 
 class PersonRoleApi(_PersonActionApi):
     input_class = s.RoleInput
 
-    def act(self, actor: Person, person_id: str, data: dict[str, Any]) -> Person:
+    def act(self, actor: Principal, person_id: str, data: dict[str, Any]) -> Person:
         return account_services.person_set_role(actor=actor, person_uuid=person_id, role=data["role"])
 
 
 class PersonClearanceApi(_PersonActionApi):
     input_class = s.ClearanceInput
 
-    def act(self, actor: Person, person_id: str, data: dict[str, Any]) -> Person:
+    def act(self, actor: Principal, person_id: str, data: dict[str, Any]) -> Person:
         return account_services.clearance_set(actor=actor, person_uuid=person_id, clearance=data["clearance"])
 
 
 class PersonClearanceApproveApi(_PersonActionApi):
-    def act(self, actor: Person, person_id: str, data: dict[str, Any]) -> Person:
+    def act(self, actor: Principal, person_id: str, data: dict[str, Any]) -> Person:
         return account_services.clearance_approve(actor=actor, person_uuid=person_id)
 
 
-def _group_context(person: Person, groups: list[SharingGroup]) -> dict[str, Any]:
-    return {"members_visible": {group.pk: bool(can(person, Action.VIEW_MEMBERS, group)) for group in groups}}
+def _group_context(principal: Principal, groups: list[SharingGroup]) -> dict[str, Any]:
+    return {
+        "members_visible": {group.pk: bool(can(principal, Action.VIEW_MEMBERS, group)) for group in groups}
+    }
 
 
 class SharingGroupListApi(GenericAPIView):
@@ -208,12 +208,12 @@ class SharingGroupListApi(GenericAPIView):
 
     @extend_schema(operation_id="sharing_groups_list", responses=s.SharingGroupSerializer(many=True))
     def get(self, request: Request) -> Response:
-        queryset = sharing_group_list(user=person_of(request)).prefetch_related(
+        queryset = sharing_group_list(principal=principal_of(request)).prefetch_related(
             Prefetch("members", queryset=Organisation.objects.only("uuid"))
         )
         page = list(self.paginate_queryset(queryset) or [])
         serializer = s.SharingGroupSerializer(
-            page, many=True, context=_group_context(person_of(request), page)
+            page, many=True, context=_group_context(principal_of(request), page)
         )
         return self.get_paginated_response(serializer.data)
 
@@ -221,12 +221,12 @@ class SharingGroupListApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         data = _input(s.SharingGroupInput, request)
         group = network_services.sharing_group_create(
-            actor=person_of(request),
+            actor=principal_of(request),
             name=data["name"],
             member_uuids=data["members"],
             hide_members=data["hide_members"],
         )
-        body = s.SharingGroupSerializer(group, context=_group_context(person_of(request), [group])).data
+        body = s.SharingGroupSerializer(group, context=_group_context(principal_of(request), [group])).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -234,22 +234,22 @@ class SharingGroupDetailApi(GenericAPIView):
     serializer_class = s.SharingGroupSerializer
 
     def get(self, request: Request, group_id: str) -> Response:
-        group = access_sharing_group_by_id(person_of(request), group_id, action=Action.VIEW)
+        group = access_sharing_group_by_id(principal_of(request), group_id, action=Action.VIEW)
         return Response(
-            s.SharingGroupSerializer(group, context=_group_context(person_of(request), [group])).data
+            s.SharingGroupSerializer(group, context=_group_context(principal_of(request), [group])).data
         )
 
     @extend_schema(request=s.SharingGroupUpdateInput, responses={200: s.SharingGroupSerializer})
     def patch(self, request: Request, group_id: str) -> Response:
         data = _input(s.SharingGroupUpdateInput, request)
         group = network_services.sharing_group_update(
-            actor=person_of(request),
+            actor=principal_of(request),
             group_uuid=group_id,
             member_uuids=data.get("members"),
             hide_members=data.get("hide_members"),
         )
         return Response(
-            s.SharingGroupSerializer(group, context=_group_context(person_of(request), [group])).data
+            s.SharingGroupSerializer(group, context=_group_context(principal_of(request), [group])).data
         )
 
 
@@ -258,7 +258,7 @@ class AuditEventListApi(GenericAPIView):
 
     @extend_schema(operation_id="audit_events_list", responses=s.AuditEventSerializer(many=True))
     def get(self, request: Request) -> Response:
-        if not can(person_of(request), Action.VIEW_AUDIT, NETWORK):
+        if not can(principal_of(request), Action.VIEW_AUDIT, NETWORK):
             raise NotFound
         queryset = AuditEvent.objects.order_by("-seq")
         event = request.query_params.get("event")
@@ -269,7 +269,7 @@ class AuditEventListApi(GenericAPIView):
 
         with transaction.atomic():
             audit_record(
-                actor=person_of(request), event=Event.AUDIT_LOG_VIEWED, extra={"filter": event or ""}
+                actor=principal_of(request), event=Event.AUDIT_LOG_VIEWED, extra={"filter": event or ""}
             )
         return self.get_paginated_response(s.AuditEventSerializer(page, many=True).data)
 
@@ -297,7 +297,7 @@ class TokenListApi(GenericAPIView):
     @extend_schema(request=s.TokenInput, responses={201: dict})
     def post(self, request: Request) -> Response:
         data = _input(s.TokenInput, request)
-        issued = account_services.api_token_create(actor=person_of(request), **data)
+        issued = account_services.api_token_create(actor=principal_of(request), **data)
         return Response(
             {
                 "id": issued.token.pk,

@@ -10,6 +10,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from interlock.access import Action
+from interlock.access.principal import Principal
 from interlock.artifacts.models import Artifact
 from interlock.artifacts.parents import ArtifactParent, resolve_parent
 from interlock.artifacts.services import (
@@ -40,7 +41,7 @@ class StorageFull(ApplicationError):
 
 
 def receive_multipart(
-    request: HttpRequest, *, actor: Any, parent: ArtifactParent, field: str = "file"
+    request: HttpRequest, *, actor: Principal, parent: ArtifactParent, field: str = "file"
 ) -> Artifact:
     """Install the encrypting handler, then parse: the file is ciphertext before the view sees it."""
     if not any(isinstance(handler, EncryptingUploadHandler) for handler in request.upload_handlers):
@@ -57,7 +58,13 @@ def receive_multipart(
 
 
 def receive_raw(
-    stream: Any, *, actor: Any, parent: ArtifactParent, filename: str, media_type: str, length: int | None
+    stream: Any,
+    *,
+    actor: Principal,
+    parent: ArtifactParent,
+    filename: str,
+    media_type: str,
+    length: int | None,
 ) -> Artifact:
     """A raw `application/octet-stream` body, read and encrypted one MiB at a time."""
     if length is not None and length > settings.ARTIFACT_MAX_BYTES:
@@ -85,7 +92,7 @@ def receive_raw(
     return artifact_record(actor=actor, blob=blob)
 
 
-def download_response(*, actor: Any, artifact: Artifact) -> StreamingHttpResponse:
+def download_response(*, actor: Principal, artifact: Artifact) -> StreamingHttpResponse:
     """A streamed, audited download that re-checks access as it goes and aborts on tampering."""
     last_check = [time.monotonic()]
 
@@ -95,8 +102,9 @@ def download_response(*, actor: Any, artifact: Artifact) -> StreamingHttpRespons
             return True
         last_check[0] = now
         try:
-            actor.refresh_from_db()
-            actor.organisation.refresh_from_db()
+            actor.person.refresh_from_db()
+            if actor.person.organisation is not None:
+                actor.person.organisation.refresh_from_db()
             resolve_parent(actor, artifact.parent_type, str(artifact.parent_id), Action.DOWNLOAD)
         except Exception:
             return False

@@ -9,14 +9,14 @@ from typing import Any
 from django.db import transaction
 
 from interlock.access import Action
-from interlock.access.lookups import parse_uuid
+from interlock.access.principal import Principal
 from interlock.artifacts.models import Artifact, ArtifactState
 from interlock.artifacts.parents import resolve_parent
 from interlock.artifacts.storage import artifact_storage
 from interlock.artifacts.upload import EncryptedBlob
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
-from interlock.core.errors import InvalidState, NotFound, PolicyDenied
+from interlock.core.errors import InvalidState
 from interlock.crypto.keyring import KeyDestroyed
 from interlock.crypto.keys import data_key_open
 from interlock_wire import IntegrityError, decrypt_segments
@@ -27,7 +27,7 @@ class DownloadAborted(Exception):
 
 
 @transaction.atomic
-def artifact_record(*, actor: Any, blob: EncryptedBlob) -> Artifact:
+def artifact_record(*, actor: Principal, blob: EncryptedBlob) -> Artifact:
     """Record an encrypted upload (its parent was checked before the body was read)."""
     artifact = Artifact.objects.create(
         uuid=blob.artifact_uuid,
@@ -43,7 +43,7 @@ def artifact_record(*, actor: Any, blob: EncryptedBlob) -> Artifact:
         storage_key=blob.storage_key,
         key_version=blob.key_version,
         wrapped_data_key=blob.wrapped_data_key,
-        created_by=actor,
+        created_by=actor.person,
     )
     if blob.parent.on_recorded is not None:
         blob.parent.on_recorded(artifact)
@@ -60,27 +60,8 @@ def artifact_record(*, actor: Any, blob: EncryptedBlob) -> Artifact:
     return artifact
 
 
-def access_artifact_by_id(person: Any, artifact_uuid: object, *, action: Action = Action.VIEW) -> Artifact:
-    """An artifact is visible exactly when its parent is; never by id alone."""
-    artifact = (
-        Artifact.objects.select_related("owner_org", "key_version__organisation")
-        .filter(uuid=parse_uuid(artifact_uuid))
-        .first()
-    )
-    if artifact is None:
-        raise NotFound
-    # metadata needs VIEW of the parent; content needs DOWNLOAD (a checkpoint's steward may see it,
-    # not fetch it). Any refusal answers like a missing artifact.
-    wanted = Action.DOWNLOAD if action == Action.DOWNLOAD else Action.VIEW
-    try:
-        resolve_parent(person, artifact.parent_type, str(artifact.parent_id), wanted)
-    except PolicyDenied:
-        raise NotFound from None
-    return artifact
-
-
-def artifact_list(*, person: Any, parent_type: str, parent_id: str) -> Any:
-    resolve_parent(person, parent_type, parent_id, Action.VIEW)
+def artifact_list(*, principal: Principal, parent_type: str, parent_id: str) -> Any:
+    resolve_parent(principal, parent_type, parent_id, Action.VIEW)
     return Artifact.objects.filter(parent_type=parent_type, parent_id=parent_id).select_related("created_by")
 
 
@@ -137,7 +118,7 @@ def _plaintext_chunks(
         yield pending
 
 
-def artifact_download_begin(*, actor: Any, artifact: Artifact) -> None:
+def artifact_download_begin(*, actor: Principal, artifact: Artifact) -> None:
     """Every download is audited, before the first byte leaves."""
     with transaction.atomic():
         audit_record(
@@ -145,7 +126,7 @@ def artifact_download_begin(*, actor: Any, artifact: Artifact) -> None:
         )
 
 
-def artifact_integrity_failed(*, actor: Any, artifact: Artifact, reason: str) -> None:
+def artifact_integrity_failed(*, actor: Principal, artifact: Artifact, reason: str) -> None:
     with transaction.atomic():
         audit_record(
             actor=actor,

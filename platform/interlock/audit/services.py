@@ -43,6 +43,7 @@ def audit_record(
     seq = (last["seq"] + 1) if last else 1
     prev_hash = last["entry_hash"] if last else chain.GENESIS_HASH
     occurred_at = timezone.now()
+    actor = getattr(actor, "person", actor)  # a Principal records the person behind it
     actor_id = getattr(actor, "pk", None)
     label = actor_label or (getattr(actor, "email", None) or "system")
     target_type = target._meta.label_lower if target is not None else ""

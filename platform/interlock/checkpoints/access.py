@@ -1,37 +1,41 @@
-"""Who may see, upload to, approve and revoke checkpoints.
+"""Who may see, upload to, approve and revoke checkpoints, and who decides analysis access.
 
-- See: members of the owner organisation whose clearance reaches the checkpoint's hazard
-  tier, and stewards (who must see what they approve; they never get the weights this way).
+A checkpoint carries its own hazard tier; its label is fixed at TLP:AMBER (the owner
+organisation plus the people it names through analysis-access grants), and every clause below
+needs clearance ≥ the tier — stewards and admins included.
+
+- See: cleared members of the owner organisation; cleared stewards (who must see what they
+  approve; never the weights this way); cleared holders of a current analysis-access grant.
 - Upload the file: the uploader, once, while the checkpoint awaits its file.
-- Approve: a steward who is not the uploader, once the file is there.
-- Revoke: any steward.
+- Approve: a cleared steward who is not the uploader, once the file is there. Revoke: a steward.
 - Analyse (request an approved analysis, never the weights): cleared members of the owner
-  organisation, and people from other organisations holding a current analysis-access grant
-  that an admin of the owner organisation approved. Grantees also see the checkpoint.
-- Decide analysis-access requests: admins of the owner organisation.
+  organisation, and cleared people of other organisations holding a current grant.
+- Decide analysis-access requests: cleared admins of the owner organisation; approving also
+  needs the requester's clearance to reach the tier (re-checked at every use of the grant).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from interlock.access import policy
 from interlock.access.actions import Action, Decision, allow, deny
-from interlock.accounts.models import Role
+from interlock.access.clearance import clearance_allows, max_visible_tier
+from interlock.access.lookups import access_by_uuid
+from interlock.access.principal import Principal
+from interlock.accounts.models import Person, Role
 from interlock.artifacts.parents import ArtifactParent, register_parent
 from interlock.checkpoints.models import (
     AnalysisAccessGrant,
     AnalysisAccessState,
     Checkpoint,
+    CheckpointApproval,
     CheckpointState,
 )
-from interlock.findings.access import _max_visible_tier, clearance_allows
 
 
-def _has_analysis_grant(person: Any, checkpoint: Checkpoint) -> bool:
+def _has_analysis_grant(person: Person, checkpoint: Checkpoint) -> bool:
     return AnalysisAccessGrant.objects.filter(
         checkpoint=checkpoint,
         grantee=person,
@@ -40,13 +44,18 @@ def _has_analysis_grant(person: Any, checkpoint: Checkpoint) -> bool:
     ).exists()
 
 
-def checkpoint_rule(person: Any, action: Action, checkpoint: Checkpoint) -> Decision:
-    member = person.organisation_id == checkpoint.owner_org_id and clearance_allows(
-        person, checkpoint.hazard_tier
-    )
+def _owner_admin(person: Person, checkpoint: Checkpoint) -> bool:
+    return person.organisation_id == checkpoint.owner_org_id and person.role == Role.ORG_ADMIN
+
+
+def checkpoint_rule(principal: Principal, action: Action, checkpoint: Checkpoint) -> Decision:
+    person = principal.person
+    if not clearance_allows(person, checkpoint.hazard_tier):
+        return deny("clearance below the checkpoint's hazard tier")
+    member = person.organisation_id == checkpoint.owner_org_id
     if action == Action.VIEW:
         if member or person.is_steward:
-            return allow("member or steward")
+            return allow("cleared member or steward")
         return (
             allow("analysis grantee")
             if _has_analysis_grant(person, checkpoint)
@@ -61,8 +70,11 @@ def checkpoint_rule(person: Any, action: Action, checkpoint: Checkpoint) -> Deci
             else deny("no analysis access")
         )
     if action == Action.DECIDE_ANALYSIS_ACCESS:
-        is_admin = person.organisation_id == checkpoint.owner_org_id and person.role == Role.ORG_ADMIN
-        return allow("owner admin") if is_admin else deny("only the owner organisation's admins decide")
+        return (
+            allow("cleared owner admin")
+            if _owner_admin(person, checkpoint)
+            else deny("only the owner organisation's admins decide")
+        )
     if action == Action.DOWNLOAD:
         return (
             allow("member") if member else deny("weights go to the owner organisation's cleared members only")
@@ -88,22 +100,83 @@ def checkpoint_rule(person: Any, action: Action, checkpoint: Checkpoint) -> Deci
     return deny(f"{action} does not apply to checkpoints")
 
 
-def visible_checkpoints(person: Any, queryset: QuerySet[Checkpoint]) -> QuerySet[Checkpoint]:
+def approval_rule(principal: Principal, action: Action, approval: CheckpointApproval) -> Decision:
+    if action != Action.VIEW:
+        return deny("approvals change through their checkpoint")
+    return checkpoint_rule(principal, Action.VIEW, approval.checkpoint)
+
+
+def analysis_access_rule(principal: Principal, action: Action, grant: AnalysisAccessGrant) -> Decision:
+    """The requester sees their own request; cleared owner admins see and decide pending ones."""
+    person = principal.person
+    checkpoint = grant.checkpoint
+    if action == Action.VIEW:
+        if grant.grantee_id == person.pk:
+            if not clearance_allows(person, checkpoint.hazard_tier):
+                return deny("clearance below the checkpoint's hazard tier")
+            return allow("the requester")
+        return checkpoint_rule(principal, Action.DECIDE_ANALYSIS_ACCESS, checkpoint)
+    if action in (Action.DECIDE_ANALYSIS_ACCESS, Action.GRANT):
+        decider = checkpoint_rule(principal, Action.DECIDE_ANALYSIS_ACCESS, checkpoint)
+        if not decider:
+            return decider
+        if grant.state != AnalysisAccessState.PENDING:
+            return deny("already decided")
+        if action == Action.GRANT and not clearance_allows(grant.grantee, checkpoint.hazard_tier):
+            return deny("the requester's clearance is below the checkpoint's hazard tier")
+        return allow("cleared owner admin")
+    return deny(f"{action} does not apply to analysis-access grants")
+
+
+def visible_checkpoints(principal: Principal, queryset: QuerySet[Checkpoint]) -> QuerySet[Checkpoint]:
+    person = principal.person
+    tier = Q(hazard_tier__lte=max_visible_tier(person))
     if person.is_steward:
-        return queryset
+        return queryset.filter(tier)
     granted = AnalysisAccessGrant.objects.filter(
         grantee=person, state=AnalysisAccessState.APPROVED, expires_at__gt=timezone.now()
     ).values("checkpoint_id")
+    return queryset.filter(tier).filter(Q(owner_org_id=person.organisation_id) | Q(pk__in=granted))
+
+
+def visible_approvals(
+    principal: Principal, queryset: QuerySet[CheckpointApproval]
+) -> QuerySet[CheckpointApproval]:
     return queryset.filter(
-        Q(owner_org_id=person.organisation_id, hazard_tier__lte=_max_visible_tier(person)) | Q(pk__in=granted)
+        checkpoint__in=visible_checkpoints(principal, Checkpoint.objects.all()).values("pk")
     )
 
 
-def _checkpoint_parent(person: Any, parent_id: str, action: Action) -> ArtifactParent:
-    from interlock.checkpoints.services import access_checkpoint_by_id, checkpoint_pin_artifact
+def visible_analysis_access(
+    principal: Principal, queryset: QuerySet[AnalysisAccessGrant]
+) -> QuerySet[AnalysisAccessGrant]:
+    person = principal.person
+    decidable = Q(pk__in=[])
+    if person.role == Role.ORG_ADMIN:
+        decidable = Q(checkpoint__owner_org_id=person.organisation_id)
+    return queryset.filter(checkpoint__hazard_tier__lte=max_visible_tier(person)).filter(
+        Q(grantee_id=person.pk) | decidable
+    )
+
+
+def access_checkpoint_by_id(principal: Principal, checkpoint_uuid: object, *, action: Action) -> Checkpoint:
+    return access_by_uuid(
+        principal, Checkpoint.objects.select_related("owner_org", "artifact"), checkpoint_uuid, action=action
+    )
+
+
+def access_analysis_access_by_id(
+    principal: Principal, grant_uuid: object, *, action: Action
+) -> AnalysisAccessGrant:
+    queryset = AnalysisAccessGrant.objects.select_related("checkpoint__owner_org", "grantee__organisation")
+    return access_by_uuid(principal, queryset, grant_uuid, action=action)
+
+
+def _checkpoint_parent(principal: Principal, parent_id: str, action: Action) -> ArtifactParent:
+    from interlock.checkpoints.services import checkpoint_pin_artifact
 
     wanted = action if action in (Action.ATTACH, Action.DOWNLOAD) else Action.VIEW
-    checkpoint = access_checkpoint_by_id(person, parent_id, action=wanted)
+    checkpoint = access_checkpoint_by_id(principal, parent_id, action=wanted)
     return ArtifactParent(
         "checkpoint",
         str(checkpoint.uuid),
@@ -113,5 +186,42 @@ def _checkpoint_parent(person: Any, parent_id: str, action: Action) -> ArtifactP
     )
 
 
-policy.register(Checkpoint, rule=checkpoint_rule, filter_=visible_checkpoints)
-register_parent("checkpoint", _checkpoint_parent)
+CHECKPOINT_AXES = "its own hazard tier; label fixed at TLP:AMBER (owner organisation + named grantees)"
+
+policy.register(
+    Checkpoint,
+    rule=checkpoint_rule,
+    filter_=visible_checkpoints,
+    actions=(
+        Action.VIEW,
+        Action.ANALYSE,
+        Action.DECIDE_ANALYSIS_ACCESS,
+        Action.DOWNLOAD,
+        Action.ATTACH,
+        Action.APPROVE_CHECKPOINT,
+        Action.REVOKE_APPROVAL,
+    ),
+    axes=CHECKPOINT_AXES,
+    audience="cleared members of the owner organisation, cleared stewards, cleared analysis grantees",
+)
+policy.register(
+    CheckpointApproval,
+    rule=approval_rule,
+    filter_=visible_approvals,
+    actions=(Action.VIEW,),
+    axes="its checkpoint's",
+    audience="whoever may see the checkpoint",
+)
+policy.register(
+    AnalysisAccessGrant,
+    rule=analysis_access_rule,
+    filter_=visible_analysis_access,
+    actions=(Action.VIEW, Action.DECIDE_ANALYSIS_ACCESS, Action.GRANT),
+    axes="its checkpoint's; approver and grantee both need clearance ≥ the tier, re-checked at use",
+    audience="the requester while cleared, and the owner organisation's admins cleared for the tier",
+)
+register_parent(
+    "checkpoint",
+    _checkpoint_parent,
+    lambda principal: visible_checkpoints(principal, Checkpoint.objects.all()).values("uuid"),
+)

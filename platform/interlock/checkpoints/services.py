@@ -6,16 +6,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from analysis_workers.kinds import allowed_kinds
 from analysis_workers.specs import CheckpointError, validate_spec
-from interlock.access import Action, can
-from interlock.access.gate import network_gate
-from interlock.access.lookups import access_by_uuid, parse_uuid
-from interlock.accounts.models import Person, Role
+from interlock.access import Action, Principal, can, visible
+from interlock.access.clearance import clearance_allows
+from interlock.access.lookups import parse_uuid
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
+from interlock.checkpoints.access import access_analysis_access_by_id, access_checkpoint_by_id
 from interlock.checkpoints.models import (
     AnalysisAccessGrant,
     AnalysisAccessState,
@@ -24,21 +25,14 @@ from interlock.checkpoints.models import (
     CheckpointState,
 )
 from interlock.core.errors import ApplicationError, InvalidState, NotFound, PolicyDenied
-from interlock.findings.access import clearance_allows
 
 MAX_APPROVAL_DAYS = 365
-
-
-def access_checkpoint_by_id(person: Any, checkpoint_uuid: object, *, action: Action) -> Checkpoint:
-    return access_by_uuid(
-        person, Checkpoint.objects.select_related("owner_org", "artifact"), checkpoint_uuid, action=action
-    )
 
 
 @transaction.atomic
 def checkpoint_register(
     *,
-    actor: Person,
+    actor: Principal,
     name: str,
     spec: object,
     hazard_tier: int = 0,
@@ -55,14 +49,16 @@ def checkpoint_register(
         errors["spec"] = [str(problem)]
     if not 0 <= hazard_tier <= 3:
         errors["hazard_tier"] = ["0, 1, 2 or 3"]
-    elif not clearance_allows(actor, hazard_tier):
+    elif not clearance_allows(actor.person, hazard_tier):
         errors["hazard_tier"] = ["above your clearance"]
     if errors:
         raise ApplicationError("The checkpoint is not valid.", errors)
-    assert actor.organisation is not None  # noqa: S101 - the gate guarantees a home org
+    organisation = actor.person.organisation
+    if organisation is None:
+        raise PolicyDenied("You need a home organisation to register checkpoints.")
     checkpoint = Checkpoint.objects.create(
-        owner_org=actor.organisation,
-        uploaded_by=actor,
+        owner_org=organisation,
+        uploaded_by=actor.person,
         name=name.strip(),
         spec=validated.as_json(),
         hazard_tier=hazard_tier,
@@ -91,7 +87,7 @@ def checkpoint_pin_artifact(*, checkpoint: Checkpoint, artifact: Any) -> None:
 
 @transaction.atomic
 def checkpoint_approve(
-    *, actor: Person, checkpoint_uuid: object, access_level: int, expires_at: datetime, sha256: str
+    *, actor: Principal, checkpoint_uuid: object, access_level: int, expires_at: datetime, sha256: str
 ) -> CheckpointApproval:
     """A steward (not the uploader) approves exactly the bytes whose hash they name."""
     checkpoint = access_checkpoint_by_id(actor, checkpoint_uuid, action=Action.APPROVE_CHECKPOINT)
@@ -106,7 +102,11 @@ def checkpoint_approve(
     if errors:
         raise ApplicationError("The approval is not valid.", errors)
     approval = CheckpointApproval.objects.create(
-        checkpoint=checkpoint, steward=actor, sha256=sha256, access_level=access_level, expires_at=expires_at
+        checkpoint=checkpoint,
+        steward=actor.person,
+        sha256=sha256,
+        access_level=access_level,
+        expires_at=expires_at,
     )
     audit_record(
         actor=actor,
@@ -123,12 +123,12 @@ def checkpoint_approve(
 
 
 @transaction.atomic
-def checkpoint_revoke(*, actor: Person, checkpoint_uuid: object, reason: str) -> int:
+def checkpoint_revoke(*, actor: Principal, checkpoint_uuid: object, reason: str) -> int:
     checkpoint = access_checkpoint_by_id(actor, checkpoint_uuid, action=Action.REVOKE_APPROVAL)
     if not reason.strip():
         raise ApplicationError("Say why the approval is revoked.", {"reason": ["required"]})
     revoked = CheckpointApproval.objects.filter(checkpoint=checkpoint, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_by=actor, revocation_reason=reason.strip()[:500]
+        revoked_at=timezone.now(), revoked_by=actor.person, revocation_reason=reason.strip()[:500]
     )
     if not revoked:
         raise NotFound("There is no approval to revoke.")
@@ -154,14 +154,12 @@ def checkpoint_allowed_kinds(checkpoint: Checkpoint) -> list[str]:
 MAX_ANALYSIS_ACCESS_DAYS = 180
 
 
-def analysis_access_request(*, actor: Person, checkpoint_uuid: object, reason: str) -> None:
+def analysis_access_request(*, actor: Principal, checkpoint_uuid: object, reason: str) -> None:
     """Ask the owner organisation's admins for analysis access to a checkpoint.
 
     Answers the same whether or not the checkpoint exists or is visible (an outsider must not
     learn which ids exist); a request is recorded only for an existing checkpoint of another
     organisation, once while one is pending."""
-    if not network_gate(actor):
-        raise PolicyDenied("Your account cannot make requests right now.")
     reason = reason.strip()
     if not 10 <= len(reason) <= 1000:
         raise ApplicationError("Say why you need access.", {"reason": ["10 to 1000 characters"]})
@@ -170,32 +168,33 @@ def analysis_access_request(*, actor: Person, checkpoint_uuid: object, reason: s
         return
     with transaction.atomic():
         pending = AnalysisAccessGrant.objects.select_for_update().filter(
-            checkpoint=checkpoint, grantee=actor, state=AnalysisAccessState.PENDING
+            checkpoint=checkpoint, grantee=actor.person, state=AnalysisAccessState.PENDING
         )
         if pending.exists():
             return
-        grant = AnalysisAccessGrant.objects.create(checkpoint=checkpoint, grantee=actor, reason=reason)
+        grant = AnalysisAccessGrant.objects.create(checkpoint=checkpoint, grantee=actor.person, reason=reason)
         audit_record(actor=actor, event=Event.ANALYSIS_ACCESS_REQUESTED, target=grant)
 
 
-def analysis_access_pending(*, actor: Person) -> Any:
-    """Requests an admin of the owner organisation may decide (none for anyone else)."""
-    if actor.role != Role.ORG_ADMIN or not network_gate(actor):
-        return AnalysisAccessGrant.objects.none()
-    return AnalysisAccessGrant.objects.select_related("checkpoint", "grantee__organisation").filter(
-        checkpoint__owner_org_id=actor.organisation_id, state=AnalysisAccessState.PENDING
+def analysis_access_pending(*, actor: Principal) -> QuerySet[AnalysisAccessGrant]:
+    """Pending requests the principal may decide: for cleared admins of the owner organisation
+    (the policy's filter), none for anyone else — not even the checkpoint's name."""
+    queryset = AnalysisAccessGrant.objects.select_related("checkpoint", "grantee__organisation").filter(
+        state=AnalysisAccessState.PENDING
     )
+    return visible(actor, queryset).exclude(grantee_id=actor.pk)
 
 
 def analysis_access_decide(
-    *, actor: Person, grant_uuid: object, approve: bool, days: int = 30
+    *, actor: Principal, grant_uuid: object, approve: bool, days: int = 30
 ) -> AnalysisAccessGrant:
-    """An admin of the owner organisation approves (with an expiry) or rejects a pending request."""
-    grant = (
-        AnalysisAccessGrant.objects.select_related("checkpoint").filter(uuid=parse_uuid(grant_uuid)).first()
-    )
-    if grant is None or not can(actor, Action.DECIDE_ANALYSIS_ACCESS, grant.checkpoint):
-        raise NotFound
+    """A cleared admin of the owner organisation approves (with an expiry) or rejects a pending
+    request; approving also needs the requester's clearance to reach the checkpoint's tier."""
+    grant = access_analysis_access_by_id(actor, grant_uuid, action=Action.DECIDE_ANALYSIS_ACCESS)
+    if approve:
+        decision = can(actor, Action.GRANT, grant)
+        if not decision:
+            raise PolicyDenied(f"This request cannot be approved: {decision.reason}.")
     if not 1 <= days <= MAX_ANALYSIS_ACCESS_DAYS:
         raise ApplicationError("Access is granted for 1 to 180 days.", {"days": ["1 to 180"]})
     with transaction.atomic():
@@ -203,7 +202,7 @@ def analysis_access_decide(
         if locked.state != AnalysisAccessState.PENDING:
             raise InvalidState(f"This request was already {locked.state}.")
         locked.state = AnalysisAccessState.APPROVED if approve else AnalysisAccessState.REJECTED
-        locked.decided_by = actor
+        locked.decided_by = actor.person
         locked.decided_at = timezone.now()
         locked.expires_at = timezone.now() + timedelta(days=days) if approve else None
         locked.save(update_fields=["state", "decided_by", "decided_at", "expires_at"])

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from interlock.accounts.models import Person
+from interlock.access import NETWORK, Action, Principal, can
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import ApplicationError, Conflict, InvalidState, NotFound
@@ -28,7 +28,7 @@ def _wrapped_objects() -> list[Any]:
 
 
 @transaction.atomic
-def org_key_rotate(*, org: Organisation, actor: Any | None = None) -> KeyRotation:
+def org_key_rotate(*, org: Organisation, actor: Principal | None = None) -> KeyRotation:
     """A new active version; older active ones become decrypt-only until the re-wrap finishes."""
     if KeyRotation.objects.filter(organisation=org, state=KeyRotation.State.RUNNING).exists():
         raise Conflict("A rotation is already running for this organisation.")
@@ -151,13 +151,13 @@ def _rewrap_sealed_fields(target: OrgKeyVersion, batch_size: int = REWRAP_BATCH)
 
 
 @transaction.atomic
-def org_key_shred_confirm(*, org: Organisation, version: int, steward: Person) -> OrgKeyVersion:
+def org_key_shred_confirm(*, org: Organisation, version: int, steward: Principal) -> OrgKeyVersion:
     """Record one steward's confirmation; the second distinct steward destroys the key.
 
     Destruction deletes the provider key (authoritative, outside the database), so the
     organisation key version stays unreadable even if an older database dump is restored.
     """
-    if not steward.is_steward or not steward.is_active:
+    if not can(steward, Action.MANAGE_KEYS, org):
         raise NotFound("No such steward.")
     key_version = OrgKeyVersion.objects.select_for_update().filter(organisation=org, version=version).first()
     if key_version is None:
@@ -166,7 +166,9 @@ def org_key_shred_confirm(*, org: Organisation, version: int, steward: Person) -
         raise InvalidState("This key version is already destroyed.")
     if key_version.state == KeyState.ACTIVE:
         raise InvalidState("Rotate the organisation key first: the active version cannot be destroyed.")
-    _, created = KeyShredConfirmation.objects.get_or_create(key_version=key_version, confirmed_by=steward)
+    _, created = KeyShredConfirmation.objects.get_or_create(
+        key_version=key_version, confirmed_by=steward.person
+    )
     if not created:
         raise Conflict("You already confirmed; a second steward must confirm.")
     audit_record(
@@ -190,10 +192,10 @@ def org_key_shred_confirm(*, org: Organisation, version: int, steward: Person) -
     return key_version
 
 
-def org_key_versions_for_shredding(*, actor: Person) -> list[OrgKeyVersion]:
+def org_key_versions_for_shredding(*, actor: Principal) -> list[OrgKeyVersion]:
     """Key versions a steward may confirm for destruction (decrypt-only or retired), each with
     `confirmations` and `confirmed_by_actor`; nobody else sees any (an empty list)."""
-    if not actor.is_steward or not actor.is_active:
+    if not can(actor, Action.MANAGE_KEYS, NETWORK):
         return []
     versions = list(
         OrgKeyVersion.objects.select_related("organisation")

@@ -7,6 +7,7 @@ class DisclosureConfig(AppConfig):
 
     def ready(self) -> None:
         from interlock.crypto.fields import SealedFieldSpec, register_sealed_fields
+        from interlock.disclosure import access  # noqa: F401 - registers the rules with the policy
         from interlock.disclosure.models import DisclosureCase
 
         register_sealed_fields(

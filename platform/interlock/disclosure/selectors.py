@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from interlock.access.principal import Principal
 from interlock.disclosure.access import sees_names
 from interlock.disclosure.models import DisclosureCase
 from interlock.disclosure.rules import quorum_outcome, reviewer_conflicts
 from interlock.disclosure.transitions import case_text
+from interlock.findings.read_audit import record_content_read
 from interlock.findings.services import revision_text
 
 
-def case_body(case: DisclosureCase, viewer: Any) -> dict[str, Any]:
-    names = sees_names(viewer)
+def case_body(case: DisclosureCase, viewer: Principal) -> dict[str, Any]:
+    """Everything the viewer may see of a case they can open; a RED or AMBER+STRICT finding's
+    pinned text read here writes the finding's reader row, like any other read of it."""
+    names = sees_names(viewer, case)
     pinned = revision_text(case.pinned_revision, case.finding)
+    record_content_read(viewer, case.finding, via="disclosure case", revision=case.pinned_revision.number)
     found = quorum_outcome(case)
 
     def who(reviewer: Any) -> str:

@@ -25,14 +25,14 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from interlock.access import Action
-from interlock.access.gate import network_gate
-from interlock.access.lookups import parse_uuid
+from interlock.access import Action, Principal, can, sees
+from interlock.access.lookups import parse_uuid, require_scope
 from interlock.accounts.models import Person
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import ApplicationError, InvalidState, NotFound, PolicyDenied
 from interlock.crypto.fields import open_text, seal_text
+from interlock.disclosure.access import public_reason
 from interlock.disclosure.models import (
     OPEN_STATES,
     CaseComment,
@@ -46,11 +46,17 @@ from interlock.disclosure.models import (
     Vote,
     VoteChoice,
 )
-from interlock.disclosure.rules import HARD_CONFLICTS, conflicts_of, quorum_outcome, reviewer_conflicts
-from interlock.findings.lookups import access_finding_by_id
+from interlock.disclosure.rules import conflicts_of, quorum_outcome
+from interlock.findings.access import access_finding_by_id
 from interlock.findings.models import Finding, FindingState, Label, Notification
-from interlock.findings.services import Audience, audience_errors, content_hash, revision_text
-from interlock.network.models import NetworkPolicy, OrganisationStatus, SharingGroup
+from interlock.findings.services import (
+    Audience,
+    audience_errors,
+    content_hash,
+    group_recipients_bind,
+    revision_text,
+)
+from interlock.network.models import NetworkPolicy, SharingGroup
 from interlock.network.selectors import network_policy_current
 
 MIN_RATIONALE = 10
@@ -60,6 +66,7 @@ ASSESSMENT_FIELDS = ("enables", "generality", "novelty", "mitigations")
 @dataclass(frozen=True)
 class Transition:
     action: str
+    rule: Action | None  # the policy action that decides who may take it (None: the scheduler)
     who: str
     from_states: tuple[str, ...]
     audit: Event
@@ -71,7 +78,8 @@ TRANSITIONS: dict[str, Transition] = {
     for t in (
         Transition(
             "open",
-            "an author of the finding (not withdrawn); no other open case on it",
+            Action.OPEN_DISCLOSURE,
+            "an author of the finding (not withdrawn, not TLP:AMBER+STRICT); no other open case on it",
             (),
             Event.DISCLOSURE_OPENED,
             "pins the current revision; stores rationale, risk assessment, redaction (sealed); "
@@ -79,7 +87,8 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "assign",
-            "a steward",
+            Action.ASSIGN_REVIEWER,
+            "a steward who passes the finding's label and tier; the person seated must pass them too",
             (CaseState.REVIEW,),
             Event.DISCLOSURE_REVIEWER_ASSIGNED,
             "adds a reviewer from another organisation under a pseudonym; conflicts computed; "
@@ -87,13 +96,15 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "volunteer",
-            "a member of another organisation without a hard conflict",
+            Action.VOLUNTEER,
+            "a member of another organisation without a hard conflict who passes the finding's label and tier",
             (CaseState.REVIEW,),
             Event.DISCLOSURE_REVIEWER_ASSIGNED,
             "as assign, with no assigner",
         ),
         Transition(
             "declare_conflict",
+            Action.DECLARE_CONFLICT,
             "a reviewer of the case",
             (CaseState.REVIEW,),
             Event.DISCLOSURE_CONFLICT_DECLARED,
@@ -101,6 +112,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "comment",
+            Action.COMMENT,
             "an author, a reviewer (conflicted or not) or a steward",
             (CaseState.REVIEW, CaseState.APPROVED),
             Event.DISCLOSURE_COMMENTED,
@@ -108,7 +120,8 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "vote",
-            "a reviewer with no conflict now (rechecked at vote time)",
+            Action.VOTE,
+            "a seated reviewer with no conflict who still passes the finding's label and tier",
             (CaseState.REVIEW,),
             Event.DISCLOSURE_VOTED,
             "replaces the reviewer's live vote; when the quorum is met the case is approved "
@@ -116,6 +129,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "repin",
+            Action.REPIN,
             "an author",
             (CaseState.REVIEW,),
             Event.DISCLOSURE_REPINNED,
@@ -123,6 +137,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "decide",
+            Action.DECIDE,
             "a steward, once the review deadline passed",
             (CaseState.REVIEW,),
             Event.DISCLOSURE_DECIDED,
@@ -130,6 +145,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "embargo_propose",
+            Action.PROPOSE_EMBARGO,
             "an author",
             (CaseState.REVIEW, CaseState.APPROVED),
             Event.DISCLOSURE_EMBARGO_CHANGED,
@@ -137,6 +153,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "embargo_accept",
+            Action.ACCEPT_EMBARGO,
             "a steward",
             (CaseState.REVIEW, CaseState.APPROVED),
             Event.DISCLOSURE_EMBARGO_CHANGED,
@@ -144,6 +161,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "embargo_revise",
+            Action.PROPOSE_EMBARGO,
             "an author",
             (CaseState.REVIEW, CaseState.APPROVED),
             Event.DISCLOSURE_EMBARGO_CHANGED,
@@ -151,6 +169,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "embargo_end",
+            Action.END_EMBARGO,
             "a steward, with a reason",
             (CaseState.REVIEW, CaseState.APPROVED),
             Event.DISCLOSURE_EMBARGO_CHANGED,
@@ -158,6 +177,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "withdraw",
+            Action.WITHDRAW,
             "an author or a steward, with a reason",
             (CaseState.REVIEW, CaseState.APPROVED),
             Event.DISCLOSURE_WITHDRAWN,
@@ -165,6 +185,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "release",
+            None,
             "the scheduler (beat), never a person",
             (CaseState.APPROVED,),
             Event.DISCLOSURE_RELEASED,
@@ -190,16 +211,17 @@ def redaction_diff(original: tuple[str, str], redacted: tuple[str, str]) -> str:
     return "\n".join(difflib.unified_diff(before, after, "pinned", "released", lineterm=""))
 
 
-def _is_steward(person: Any) -> bool:
-    return bool(network_gate(person)) and bool(person.is_steward)
+def _enter(actor: Principal, case_uuid: object, action: str) -> DisclosureCase:
+    """The case, locked, if the principal may take `action` on it now.
 
-
-def _is_author(person: Any, case: DisclosureCase) -> bool:
-    return case.finding.authors.filter(pk=person.pk).exists()
-
-
-def _enter(case_uuid: object, action: str) -> DisclosureCase:
-    """The case, locked, if the table allows `action` from its state; NotFound / InvalidState otherwise."""
+    In this order: a case the principal neither sees nor could volunteer for is NotFound
+    (whatever its state, so ids cannot be probed); then the table's from-states
+    (InvalidState); then the transition's policy rule (PolicyDenied with its reason)."""
+    transition = TRANSITIONS[action]
+    rule = transition.rule
+    if rule is None:
+        raise PolicyDenied("Only the scheduler does that.")
+    require_scope(actor, rule)
     case = (
         DisclosureCase.objects.select_for_update(of=("self",))
         .select_related("finding__owner_org", "pinned_revision", "target_group")
@@ -208,13 +230,18 @@ def _enter(case_uuid: object, action: str) -> DisclosureCase:
     )
     if case is None:
         raise NotFound
-    allowed = TRANSITIONS[action].from_states
+    if not sees(actor, case) and not (rule == Action.VOLUNTEER and can(actor, rule, case)):
+        raise NotFound
+    allowed = transition.from_states
     if allowed and case.state not in allowed:
         raise InvalidState(f"This case is {case.get_state_display().lower()}; '{action}' does not apply.")
+    decision = can(actor, rule, case)
+    if not decision:
+        raise PolicyDenied(public_reason(decision.reason))
     return case
 
 
-def _audit(actor: Any, action: str, case: DisclosureCase, **extra: Any) -> None:
+def _audit(actor: Principal, action: str, case: DisclosureCase, **extra: Any) -> None:
     audit_record(
         actor=actor,
         event=TRANSITIONS[action].audit,
@@ -235,6 +262,9 @@ def _notify(people: list[Any], case: DisclosureCase, kind: str) -> None:
     }
     link = f"{settings.INTERLOCK_BASE_URL.rstrip('/')}/disclosures/{case.uuid}/"
     for person in {p.pk: p for p in people}.values():
+        # recipients are asked again now: a message never goes to someone who may not open the case
+        if not can(Principal.on_behalf_of(person), Action.VIEW, case):
+            continue
         Notification.objects.create(recipient=person, kind=kind, finding_uuid=None)
         send_mail(
             subject=f"[Interlock] {subjects[kind]}",
@@ -302,7 +332,7 @@ def _require_rationale(text: str, field: str = "rationale") -> str:
 @transaction.atomic
 def case_open(
     *,
-    actor: Any,
+    actor: Principal,
     finding_uuid: object,
     target: str,
     rationale: str,
@@ -312,9 +342,12 @@ def case_open(
     redacted_body: str | None = None,
     embargo_until: datetime | None = None,
 ) -> DisclosureCase:
-    finding = access_finding_by_id(actor, finding_uuid, action=Action.VIEW)
-    if not finding.authors.filter(pk=actor.pk).exists():
-        raise PolicyDenied("Only an author of the finding opens a disclosure case.")
+    finding = access_finding_by_id(actor, finding_uuid, action=Action.OPEN_DISCLOSURE)
+    if finding.label == Label.AMBER_STRICT:
+        raise InvalidState(
+            "TLP:AMBER+STRICT content stays inside your organisation, so no other organisation can review it: "
+            "share the finding as TLP:AMBER (or RED, naming the reviewers) first."
+        )
     finding = Finding.objects.select_for_update(of=("self",)).select_related("owner_org").get(pk=finding.pk)
     if finding.state == FindingState.WITHDRAWN or finding.current_revision_id is None:
         raise InvalidState("A withdrawn finding is never disclosed.")
@@ -345,11 +378,12 @@ def case_open(
     if target == Target.NETWORK and finding.audience_network:
         raise ApplicationError("The finding already goes to the whole network.", {"target": ["not wider"]})
     revision = finding.current_revision
-    assert revision is not None  # noqa: S101 - checked above
+    if revision is None:
+        raise InvalidState("A finding without a revision is never disclosed.")
     policy = network_policy_current()
     case = DisclosureCase(
         finding=finding,
-        opened_by=actor,
+        opened_by=actor.person,
         target=target,
         target_group=group,
         pinned_revision=revision,
@@ -370,18 +404,13 @@ def case_open(
     return case
 
 
-def _add_reviewer(case: DisclosureCase, person: Any, assigned_by: Any | None) -> Reviewer:
-    # the reviewer's own session does not matter here; their account and organisation do
-    if (
-        not person.is_active
-        or person.organisation is None
-        or person.organisation.status != OrganisationStatus.ACTIVE
-    ):
-        raise ApplicationError("That person cannot review right now.", {"person": ["inactive or not vetted"]})
-    hard = [reason for reason in conflicts_of(person, case) if reason in HARD_CONFLICTS]
-    if hard:
-        raise PolicyDenied(
-            f"A reviewer comes from another organisation and is not an author ({', '.join(hard)})."
+def _add_reviewer(case: DisclosureCase, person: Person, assigned_by: Person | None) -> Reviewer:
+    """Seat `person`: the policy's REVIEW rule, asked on their behalf (their session does not
+    matter here; their account, organisation, clearance and the finding's label do)."""
+    seat = can(Principal.on_behalf_of(person), Action.REVIEW, case)
+    if not seat:
+        raise ApplicationError(
+            "That person cannot review this case.", {"person": [public_reason(seat.reason)]}
         )
     if case.reviewers.filter(person=person).exists():
         raise InvalidState("That person already reviews this case.")
@@ -403,36 +432,32 @@ def _add_reviewer(case: DisclosureCase, person: Any, assigned_by: Any | None) ->
 
 
 @transaction.atomic
-def case_assign(*, actor: Any, case_uuid: object, person_uuid: object) -> Reviewer:
-    case = _enter(case_uuid, "assign")
-    if not _is_steward(actor):
-        raise PolicyDenied("Only stewards assign reviewers.")
+def case_assign(*, actor: Principal, case_uuid: object, person_uuid: object) -> Reviewer:
+    case = _enter(actor, case_uuid, "assign")
     person = Person.objects.filter(uuid=parse_uuid(person_uuid)).select_related("organisation").first()
-    if person is None:
+    if person is None or not sees(actor, person):
         raise ApplicationError("Unknown person.", {"person": ["not found"]})
-    reviewer = _add_reviewer(case, person, actor)
+    reviewer = _add_reviewer(case, person, actor.person)
     _audit(actor, "assign", case, reviewer=reviewer.pseudonym, person=str(person.uuid))
     return reviewer
 
 
 @transaction.atomic
-def case_volunteer(*, actor: Any, case_uuid: object) -> Reviewer:
-    case = _enter(case_uuid, "volunteer")
-    reviewer = _add_reviewer(case, actor, None)
+def case_volunteer(*, actor: Principal, case_uuid: object) -> Reviewer:
+    case = _enter(actor, case_uuid, "volunteer")
+    reviewer = _add_reviewer(case, actor.person, None)
     _audit(actor, "volunteer", case, reviewer=reviewer.pseudonym)
     return reviewer
 
 
-def _reviewer_of(case: DisclosureCase, actor: Any) -> Reviewer:
-    reviewer = case.reviewers.filter(person=actor).select_related("person__organisation").first()
-    if reviewer is None or reviewer.access_ends_at <= timezone.now():
-        raise PolicyDenied("You are not a reviewer of this case (or your review time ended).")
-    return reviewer
+def _reviewer_of(case: DisclosureCase, actor: Principal) -> Reviewer:
+    """The actor's reviewer row (the policy already decided they are seated and may act)."""
+    return case.reviewers.select_related("person__organisation").get(person=actor.person)
 
 
 @transaction.atomic
-def case_declare_conflict(*, actor: Any, case_uuid: object, relation: str) -> Reviewer:
-    case = _enter(case_uuid, "declare_conflict")
+def case_declare_conflict(*, actor: Principal, case_uuid: object, relation: str) -> Reviewer:
+    case = _enter(actor, case_uuid, "declare_conflict")
     reviewer = _reviewer_of(case, actor)
     reviewer.declared_conflict = _require_rationale(relation, "relation")[:500]
     reviewer.save(update_fields=["declared_conflict"])
@@ -441,19 +466,18 @@ def case_declare_conflict(*, actor: Any, case_uuid: object, relation: str) -> Re
 
 
 @transaction.atomic
-def case_comment(*, actor: Any, case_uuid: object, body: str) -> CaseComment:
-    case = _enter(case_uuid, "comment")
-    if not (_is_author(actor, case) or _is_steward(actor)):
-        _reviewer_of(case, actor)  # conflicted reviewers may comment
+def case_comment(*, actor: Principal, case_uuid: object, body: str) -> CaseComment:
+    case = _enter(actor, case_uuid, "comment")  # conflicted reviewers may comment
     body = (body or "").strip()
     if not 1 <= len(body) <= 10_000:
         raise ApplicationError("Write a comment.", {"body": ["1 to 10000 characters"]})
-    comment = CaseComment.objects.create(case=case, author=actor, body=body)
+    comment = CaseComment.objects.create(case=case, author=actor.person, body=body)
     _audit(actor, "comment", case, length=len(body))
     return comment
 
 
-def _decide(case: DisclosureCase, actor: Any | None, outcome: str) -> DecisionRecord:
+def _decide(case: DisclosureCase, actor: Principal | None, outcome: str) -> DecisionRecord:
+    """Record the decision (by value) and end reviewer access; `None` is the quorum itself."""
     found = quorum_outcome(case)
     policy = NetworkPolicy.objects.order_by("-version").first()
     record = DecisionRecord.objects.create(
@@ -464,7 +488,7 @@ def _decide(case: DisclosureCase, actor: Any | None, outcome: str) -> DecisionRe
         released_sha256=case.released_sha256 if outcome == CaseState.APPROVED else "",
         redaction_sha256=case.redaction_sha256,
         policy_version=policy.version if policy else None,
-        decided_by=actor,
+        decided_by=actor.person if actor is not None else None,
     )
     case.state = outcome
     case.decided_at = timezone.now()
@@ -490,12 +514,9 @@ def _decide(case: DisclosureCase, actor: Any | None, outcome: str) -> DecisionRe
 
 
 @transaction.atomic
-def case_vote(*, actor: Any, case_uuid: object, choice: str, rationale: str) -> Vote:
-    case = _enter(case_uuid, "vote")
+def case_vote(*, actor: Principal, case_uuid: object, choice: str, rationale: str) -> Vote:
+    case = _enter(actor, case_uuid, "vote")  # seated, unconflicted, still passing the axes
     reviewer = _reviewer_of(case, actor)
-    conflicts = reviewer_conflicts(reviewer)
-    if conflicts:
-        raise PolicyDenied(f"A conflicted reviewer may comment but not vote ({', '.join(conflicts)}).")
     if choice not in VoteChoice.values:
         raise ApplicationError("Unknown vote.", {"choice": [", ".join(VoteChoice.values)]})
     rationale = _require_rationale(rationale)
@@ -514,11 +535,13 @@ def case_vote(*, actor: Any, case_uuid: object, choice: str, rationale: str) -> 
 
 @transaction.atomic
 def case_repin(
-    *, actor: Any, case_uuid: object, redacted_title: str | None = None, redacted_body: str | None = None
+    *,
+    actor: Principal,
+    case_uuid: object,
+    redacted_title: str | None = None,
+    redacted_body: str | None = None,
 ) -> DisclosureCase:
-    case = _enter(case_uuid, "repin")
-    if not _is_author(actor, case):
-        raise PolicyDenied("Only an author moves the pin.")
+    case = _enter(actor, case_uuid, "repin")
     finding = case.finding
     if finding.current_revision_id is None or finding.current_revision_id == case.pinned_revision_id:
         raise InvalidState("Write a new revision of the finding first; the pin moves to it.")
@@ -532,10 +555,8 @@ def case_repin(
 
 
 @transaction.atomic
-def case_decide(*, actor: Any, case_uuid: object) -> DecisionRecord:
-    case = _enter(case_uuid, "decide")
-    if not _is_steward(actor):
-        raise PolicyDenied("Only stewards close a review.")
+def case_decide(*, actor: Principal, case_uuid: object) -> DecisionRecord:
+    case = _enter(actor, case_uuid, "decide")
     if timezone.now() < case.review_deadline:
         raise InvalidState("The review is open until its deadline; the quorum decides before then.")
     outcome = CaseState.APPROVED if quorum_outcome(case).met else CaseState.REJECTED
@@ -544,37 +565,29 @@ def case_decide(*, actor: Any, case_uuid: object) -> DecisionRecord:
 
 @transaction.atomic
 def case_embargo(
-    *, actor: Any, case_uuid: object, action: str, until: datetime | None = None, reason: str = ""
+    *, actor: Principal, case_uuid: object, action: str, until: datetime | None = None, reason: str = ""
 ) -> DisclosureCase:
     """embargo_propose / embargo_accept / embargo_revise / embargo_end (see the table)."""
     if action not in ("embargo_propose", "embargo_accept", "embargo_revise", "embargo_end"):
         raise ApplicationError("Unknown embargo action.", {"action": ["propose, accept, revise or end"]})
-    case = _enter(case_uuid, action)
+    case = _enter(actor, case_uuid, action)
     state = case.embargo_state
     if action == "embargo_propose":
-        if not _is_author(actor, case):
-            raise PolicyDenied("Only an author proposes an embargo.")
         if state != EmbargoState.NONE:
             raise InvalidState("An embargo was already proposed for this case.")
         case.embargo_proposed_until = _embargo_end_time(until)
         case.embargo_state = EmbargoState.PROPOSED
     elif action == "embargo_revise":
-        if not _is_author(actor, case):
-            raise PolicyDenied("Only an author asks to change the embargo.")
         if state != EmbargoState.ACTIVE:
             raise InvalidState("Only an active embargo is revised.")
         case.embargo_proposed_until = _embargo_end_time(until)
         case.embargo_state = EmbargoState.REVISE
     elif action == "embargo_accept":
-        if not _is_steward(actor):
-            raise PolicyDenied("Only stewards accept an embargo.")
         if state not in (EmbargoState.PROPOSED, EmbargoState.REVISE):
             raise InvalidState("There is no proposed embargo to accept.")
         case.embargo_until = _embargo_end_time(case.embargo_proposed_until)
         case.embargo_state = EmbargoState.ACTIVE
     else:
-        if not _is_steward(actor):
-            raise PolicyDenied("Only stewards end an embargo early.")
         reason = _require_rationale(reason, "reason")
         if state not in (EmbargoState.PROPOSED, EmbargoState.ACTIVE, EmbargoState.REVISE):
             raise InvalidState("There is no embargo to end.")
@@ -593,10 +606,8 @@ def case_embargo(
 
 
 @transaction.atomic
-def case_withdraw(*, actor: Any, case_uuid: object, reason: str) -> DisclosureCase:
-    case = _enter(case_uuid, "withdraw")
-    if not (_is_author(actor, case) or _is_steward(actor)):
-        raise PolicyDenied("Only an author or a steward withdraws a case.")
+def case_withdraw(*, actor: Principal, case_uuid: object, reason: str) -> DisclosureCase:
+    case = _enter(actor, case_uuid, "withdraw")
     reason = _require_rationale(reason, "reason")
     case.state = CaseState.WITHDRAWN
     case.save(update_fields=["state"])
@@ -718,6 +729,7 @@ def _released_copy(case: DisclosureCase, finding: Finding, title: str, body: str
     copy.tags.set(finding.tags.all())
     groups = [case.target_group] if case.target == Target.SHARING_GROUP and case.target_group else []
     copy.audience_groups.set(groups)
+    group_recipients_bind(finding=copy, groups=groups)
     errors = audience_errors(
         label=label,
         audience=Audience(own_org=True, network=copy.audience_network),
@@ -725,7 +737,7 @@ def _released_copy(case: DisclosureCase, finding: Finding, title: str, body: str
     )
     if errors:
         raise InvalidState(f"The released copy's label and audience disagree: {errors}")
-    _revision_add(finding=copy, actor=case.opened_by, title=title, body=body)
+    _revision_add(finding=copy, author=case.opened_by, title=title, body=body)
     return copy
 
 

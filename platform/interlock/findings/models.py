@@ -132,6 +132,31 @@ class FindingGrant(UserObjectPermissionBase):
         indexes = [models.Index(fields=["user", "expires_at"])]
 
 
+class FindingGroupRecipient(models.Model):
+    """An organisation a sharing group reached when the finding was shared with it.
+
+    A share binds the group's membership at that moment: an organisation added to the group
+    later never receives what was shared before (SECURITY.md, "nobody widens what others
+    shared"); one removed from the group stops receiving it. Sharing again re-binds, after the
+    share dialog has shown the author who receives it.
+    """
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="group_recipients")
+    group = models.ForeignKey(SharingGroup, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    bound_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["finding", "group", "organisation"], name="one_binding_per_group_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.finding_id} via {self.group_id} to {self.organisation_id}"
+
+
 class Notification(models.Model):
     """Identifiers only: what happened to which object; never content the recipient may not see."""
 

@@ -7,13 +7,13 @@ authors); a text search then opens the titles and bodies of the visible candidat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import CharField, Count, OuterRef, QuerySet
 from django.db.models.functions import Cast, JSONObject
 
 from interlock.access import visible
+from interlock.access.principal import Principal
 from interlock.accounts.models import Person
 from interlock.crypto.keys import key_cache, preload_key_versions
 from interlock.findings.models import Finding, Tag
@@ -43,12 +43,12 @@ class FindingPage:
     count_is_lower_bound: bool = False
 
 
-def finding_visible(*, user: Any) -> QuerySet[Finding]:
-    return visible(user, Finding.objects.all())
+def finding_visible(*, principal: Principal) -> QuerySet[Finding]:
+    return visible(principal, Finding.objects.all())
 
 
-def _filtered(user: Any, filters: FindingFilters) -> QuerySet[Finding]:
-    queryset = finding_visible(user=user)
+def _filtered(principal: Principal, filters: FindingFilters) -> QuerySet[Finding]:
+    queryset = finding_visible(principal=principal)
     if filters.label:
         queryset = queryset.filter(label=filters.label)
     if filters.state:
@@ -62,7 +62,7 @@ def _filtered(user: Any, filters: FindingFilters) -> QuerySet[Finding]:
     return queryset
 
 
-def finding_facets(*, user: Any, queryset: QuerySet[Finding]) -> dict[str, dict[str, int]]:
+def finding_facets(*, principal: Principal, queryset: QuerySet[Finding]) -> dict[str, dict[str, int]]:
     """Counts by label, state, org and tag — only over what the person may see."""
     ids = queryset.values("pk")
     base = Finding.objects.filter(pk__in=ids)
@@ -95,9 +95,9 @@ def _with_display(queryset: QuerySet[Finding]) -> QuerySet[Finding]:
 
 
 def finding_list(
-    *, user: Any, filters: FindingFilters, offset: int = 0, limit: int = 50, facets: bool = True
+    *, principal: Principal, filters: FindingFilters, offset: int = 0, limit: int = 50, facets: bool = True
 ) -> FindingPage:
-    queryset = _filtered(user, filters).order_by("-updated_at", "-pk")
+    queryset = _filtered(principal, filters).order_by("-updated_at", "-pk")
     if filters.q:
         needle = filters.q.strip().lower()
         matches = []
@@ -110,7 +110,7 @@ def finding_list(
         page = FindingPage(findings=matches[offset : offset + limit], count=len(matches))
         if facets:
             page.facets = finding_facets(
-                user=user, queryset=Finding.objects.filter(pk__in=[f.pk for f in matches])
+                principal=principal, queryset=Finding.objects.filter(pk__in=[f.pk for f in matches])
             )
         return page
     # One walk of the newest-first index gives both the page's ids and the (capped) count.
@@ -123,7 +123,7 @@ def finding_list(
         count_is_lower_bound=len(window) > COUNT_CAP,
     )
     if facets:
-        page.facets = finding_facets(user=user, queryset=queryset)
+        page.facets = finding_facets(principal=principal, queryset=queryset)
     return page
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -14,20 +15,23 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from interlock.access import Action
-from interlock.access.lookups import access_person_by_id, parse_uuid
+from interlock.access import Action, can
+from interlock.access.clearance import clearance_allows
+from interlock.access.lookups import parse_uuid
+from interlock.access.principal import Principal
+from interlock.accounts.access import access_person_by_id
 from interlock.accounts.models import Person
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
-from interlock.core.errors import ApplicationError, InvalidState, NotFound
+from interlock.core.errors import ApplicationError, InvalidState, NotFound, PolicyDenied
 from interlock.crypto.fields import open_text, seal_text
-from interlock.findings.access import clearance_allows
-from interlock.findings.lookups import access_finding_by_id
+from interlock.findings.access import access_finding_by_id
 from interlock.findings.models import (
     Capability,
     Comment,
     Finding,
     FindingGrant,
+    FindingGroupRecipient,
     FindingRevision,
     FindingState,
     Label,
@@ -84,10 +88,10 @@ def _validate_text(title: str, body: str) -> tuple[str, str]:
     return title, body
 
 
-def _revision_add(*, finding: Finding, actor: Person, title: str, body: str) -> FindingRevision:
+def _revision_add(*, finding: Finding, author: Person, title: str, body: str) -> FindingRevision:
     number = (finding.revisions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     revision = FindingRevision(
-        finding=finding, number=number, author=actor, content_sha256=content_hash(title, body)
+        finding=finding, number=number, author=author, content_sha256=content_hash(title, body)
     )
     revision.title_sealed = seal_text(
         org=finding.owner_org, object_id=f"revision:{revision.uuid}:title", text=title
@@ -102,7 +106,7 @@ def _revision_add(*, finding: Finding, actor: Person, title: str, body: str) -> 
     return revision
 
 
-def _groups_for(actor: Person, group_uuids: tuple[str, ...]) -> list[SharingGroup]:
+def _groups_for(actor: Principal, group_uuids: tuple[str, ...]) -> list[SharingGroup]:
     """Only groups the author's organisation belongs to (or owns) can be an audience."""
     parsed = [parse_uuid(u) for u in group_uuids]
     groups = list(
@@ -113,6 +117,21 @@ def _groups_for(actor: Person, group_uuids: tuple[str, ...]) -> list[SharingGrou
     if len({g.pk for g in groups}) != len(set(parsed)):
         raise ApplicationError("Unknown sharing group.", {"groups": ["not a group your organisation is in"]})
     return list({g.pk: g for g in groups}.values())
+
+
+def group_recipients_bind(*, finding: Finding, groups: list[SharingGroup]) -> set[int]:
+    """Bind each group's membership now (owner included): who the share reaches, and only them.
+
+    Called by every share into groups (the author's share, a disclosure release); an
+    organisation added to a group later never receives what was shared before."""
+    FindingGroupRecipient.objects.filter(finding=finding).delete()
+    rows = [
+        FindingGroupRecipient(finding=finding, group=group, organisation_id=org_id)
+        for group in groups
+        for org_id in {*group.members.values_list("pk", flat=True), group.owner_org_id}
+    ]
+    FindingGroupRecipient.objects.bulk_create(rows)
+    return {row.organisation_id for row in rows}
 
 
 def _tags(names: list[str]) -> list[Tag]:
@@ -127,7 +146,7 @@ def _tags(names: list[str]) -> list[Tag]:
 @transaction.atomic
 def finding_create(
     *,
-    actor: Person,
+    actor: Principal,
     title: str,
     body: str,
     label: str = Label.AMBER_STRICT,
@@ -138,18 +157,20 @@ def finding_create(
     title, body = _validate_text(title, body)
     if not 0 <= hazard_tier <= 3:
         raise ApplicationError("The hazard tier is H0–H3.", {"hazard_tier": ["0, 1, 2 or 3"]})
-    if not clearance_allows(actor, hazard_tier):
+    if not clearance_allows(actor.person, hazard_tier):
         raise ApplicationError(
             "Your clearance is below this hazard tier.", {"hazard_tier": ["above your clearance"]}
         )
     errors = audience_errors(label=label, audience=Audience(), groups=[])
     if errors:
         raise ApplicationError("The label is not valid.", errors)
-    assert actor.organisation is not None  # noqa: S101 - the gate guarantees a home org
-    finding = Finding.objects.create(owner_org=actor.organisation, label=label, hazard_tier=hazard_tier)
-    finding.authors.add(actor)
+    organisation = actor.person.organisation
+    if organisation is None:
+        raise PolicyDenied("You need a home organisation to write findings.")
+    finding = Finding.objects.create(owner_org=organisation, label=label, hazard_tier=hazard_tier)
+    finding.authors.add(actor.person)
     finding.tags.set(_tags(tags or []))
-    _revision_add(finding=finding, actor=actor, title=title, body=body)
+    _revision_add(finding=finding, author=actor.person, title=title, body=body)
     audit_record(
         actor=actor,
         event=Event.FINDING_CREATED,
@@ -160,10 +181,10 @@ def finding_create(
 
 
 @transaction.atomic
-def finding_revise(*, actor: Person, finding_uuid: object, title: str, body: str) -> FindingRevision:
+def finding_revise(*, actor: Principal, finding_uuid: object, title: str, body: str) -> FindingRevision:
     finding = access_finding_by_id(actor, finding_uuid, action=Action.EDIT)
     title, body = _validate_text(title, body)
-    revision = _revision_add(finding=finding, actor=actor, title=title, body=body)
+    revision = _revision_add(finding=finding, author=actor.person, title=title, body=body)
     audit_record(
         actor=actor,
         event=Event.FINDING_REVISED,
@@ -179,7 +200,7 @@ def finding_revise(*, actor: Person, finding_uuid: object, title: str, body: str
 
 @transaction.atomic
 def finding_share(
-    *, actor: Person, finding_uuid: object, label: str, audience: Audience, tags: list[str] | None = None
+    *, actor: Principal, finding_uuid: object, label: str, audience: Audience, tags: list[str] | None = None
 ) -> Finding:
     """Set the label and the audience together (refused when inconsistent) and publish a draft."""
     finding = access_finding_by_id(actor, finding_uuid, action=Action.SHARE)
@@ -203,6 +224,7 @@ def finding_share(
     finding.updated_at = timezone.now()
     finding.save(update_fields=["label", "audience_own_org", "audience_network", "state", "updated_at"])
     finding.audience_groups.set(groups)
+    bound = group_recipients_bind(finding=finding, groups=groups)
     if tags is not None:
         finding.tags.set(_tags(tags))
     audit_record(
@@ -214,6 +236,7 @@ def finding_share(
             "own_org": audience.own_org,
             "network": audience.network,
             "groups": sorted(str(g.uuid) for g in groups),
+            "group_organisations": len(bound),
         },
     )
     transaction.on_commit(lambda: notify_finding_task.delay(finding_id=finding.pk, kind="finding_shared"))
@@ -223,7 +246,7 @@ def finding_share(
 @transaction.atomic
 def finding_grant(
     *,
-    actor: Person,
+    actor: Principal,
     finding_uuid: object,
     person_uuid: object,
     capability: str,
@@ -260,7 +283,7 @@ def finding_grant(
         user=grantee,
         permission=permission,
         expires_at=expires_at,
-        granted_by=actor,
+        granted_by=actor.person,
         reason=reason.strip()[:500],
     )
     audit_record(
@@ -278,7 +301,7 @@ def finding_grant(
 
 
 @transaction.atomic
-def finding_revoke_grant(*, actor: Person, finding_uuid: object, person_uuid: object) -> None:
+def finding_revoke_grant(*, actor: Principal, finding_uuid: object, person_uuid: object) -> None:
     finding = access_finding_by_id(actor, finding_uuid, action=Action.GRANT)
     deleted, _ = FindingGrant.objects.filter(
         content_object=finding, user__uuid=parse_uuid(person_uuid)
@@ -291,7 +314,7 @@ def finding_revoke_grant(*, actor: Person, finding_uuid: object, person_uuid: ob
 
 
 @transaction.atomic
-def finding_withdraw(*, actor: Person, finding_uuid: object, reason: str) -> Finding:
+def finding_withdraw(*, actor: Principal, finding_uuid: object, reason: str) -> Finding:
     finding = access_finding_by_id(actor, finding_uuid, action=Action.WITHDRAW)
     finding.state = FindingState.WITHDRAWN
     finding.updated_at = timezone.now()
@@ -304,7 +327,7 @@ def finding_withdraw(*, actor: Person, finding_uuid: object, reason: str) -> Fin
 
 @transaction.atomic
 def comment_create(
-    *, actor: Person, finding_uuid: object, body: str, parent_uuid: object | None = None
+    *, actor: Principal, finding_uuid: object, body: str, parent_uuid: object | None = None
 ) -> Comment:
     finding = access_finding_by_id(actor, finding_uuid, action=Action.COMMENT)
     body = body.strip()
@@ -317,7 +340,7 @@ def comment_create(
             raise ApplicationError(
                 "You can only reply to a comment on the same finding.", {"parent": ["unknown"]}
             )
-    comment = Comment(finding=finding, parent=parent, author=actor)
+    comment = Comment(finding=finding, parent=parent, author=actor.person)
     comment.body_sealed = seal_text(org=finding.owner_org, object_id=f"comment:{comment.uuid}", text=body)
     comment.save()
     audit_record(
@@ -356,8 +379,25 @@ def revision_title(revision: FindingRevision, finding: Finding) -> str:
     )
 
 
-def audience_preview(*, actor: Person, finding_uuid: object, label: str, audience: Audience) -> list[Person]:
-    """Exactly who could read the finding if this label and audience were saved (share dialog)."""
+@dataclass(frozen=True)
+class AudiencePreview:
+    """Who would read a finding: people by name, except those reached only through a sharing
+    group whose owner hides its member list — they are counted per organisation, so the sharing
+    organisation still sees which organisations receive what it shares (SECURITY.md)."""
+
+    readers: list[Person]
+    hidden: dict[str, int]
+
+    @property
+    def count(self) -> int:
+        return len(self.readers) + sum(self.hidden.values())
+
+
+def audience_preview(
+    *, actor: Principal, finding_uuid: object, label: str, audience: Audience
+) -> AudiencePreview:
+    """Exactly who could read the finding if this label and audience were saved (share dialog);
+    sharing binds the groups' membership as it is now (`group_recipients_bind`)."""
     from interlock.findings.access import audience_reaches
     from interlock.findings.notifications import active_members
 
@@ -369,31 +409,43 @@ def audience_preview(*, actor: Person, finding_uuid: object, label: str, audienc
     group_orgs = {org_id for g in groups for org_id in g.members.values_list("pk", flat=True)} | {
         g.owner_org_id for g in groups
     }
+    listed_orgs = {
+        org_id
+        for g in groups
+        if can(actor, Action.VIEW_MEMBERS, g)
+        for org_id in {*g.members.values_list("pk", flat=True), g.owner_org_id}
+    }
     granted = set(finding.grants.filter(expires_at__gt=timezone.now()).values_list("user_id", flat=True))
     author_ids = set(finding.authors.values_list("pk", flat=True))
-    readers = []
+    readers: list[Person] = []
+    hidden: dict[str, int] = {}
     for person in active_members().order_by("organisation__name", "display_name"):
-        person.is_verified = lambda: True  # a preview, not a session
         if not clearance_allows(person, finding.hazard_tier):
             continue
-        if person.pk in author_ids or audience_reaches(
+        reaches = functools.partial(
+            audience_reaches,
             person,
             owner_org_id=finding.owner_org_id,
             label=label,
             own_org=audience.own_org,
             network=audience.network,
-            group_orgs=group_orgs,
             grant=person.pk in granted,
-        ):
+        )
+        if person.pk in author_ids or reaches(group_orgs=set()):
             readers.append(person)
-    return readers
+        elif reaches(group_orgs=group_orgs):
+            if person.organisation_id in listed_orgs or person.organisation is None:
+                readers.append(person)
+            else:
+                hidden[person.organisation.name] = hidden.get(person.organisation.name, 0) + 1
+    return AudiencePreview(readers=readers, hidden=hidden)
 
 
 def comment_text(comment: Comment, finding: Finding) -> str:
     return open_text(org=finding.owner_org, object_id=f"comment:{comment.uuid}", sealed=comment.body_sealed)
 
 
-def finding_read(*, actor: Person, finding_uuid: object) -> tuple[Finding, RevisionText]:
+def finding_read(*, actor: Principal, finding_uuid: object) -> tuple[Finding, RevisionText]:
     """The current revision, decrypted; reads of RED and AMBER+STRICT content are audited."""
     finding = access_finding_by_id(actor, finding_uuid, action=Action.VIEW)
     assert finding.current_revision is not None  # noqa: S101 - created with revision 1
@@ -420,7 +472,7 @@ def revision_diff(older: RevisionText, newer: RevisionText) -> str:
     return "\n".join(lines)
 
 
-def finding_readers(*, actor: Person, finding_uuid: object) -> list[dict[str, Any]]:
+def finding_readers(*, actor: Principal, finding_uuid: object) -> list[dict[str, Any]]:
     """Who read this RED/AMBER+STRICT finding and when (authors only), from the audit log."""
     from interlock.audit.models import AuditEvent
 

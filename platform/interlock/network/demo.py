@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from interlock.access.principal import Principal
 from interlock.accounts import services as account_services
 from interlock.accounts.models import Agreement, Person, Role, TokenScope
 from interlock.network import services as network_services
@@ -71,11 +72,12 @@ def _ensure_org(name: str, ceiling: int, scope: str, founders: list[Person]) -> 
         )
     # later organisations go through real vetting: two stewards from other organisations
     org = network_services.organisation_apply(
-        actor=founders[0], name=name, declared_scope=scope, clearance_ceiling=ceiling
+        actor=Principal.on_behalf_of(founders[0]), name=name, declared_scope=scope, clearance_ceiling=ceiling
     )
     for steward in founders:
-        steward.is_verified = lambda: True  # type: ignore[method-assign]
-        network_services.organisation_approve_activation(actor=steward, org_uuid=org.uuid)
+        network_services.organisation_approve_activation(
+            actor=Principal.on_behalf_of(steward), org_uuid=org.uuid
+        )
     org.refresh_from_db()
     return org
 
@@ -121,7 +123,6 @@ def _ensure_demo_findings(group: SharingGroup) -> list[dict[str, Any]]:
     out = []
     for email, title, label, hazard, audience in DEMO_FINDINGS:
         author = Person.objects.select_related("organisation").get(email=email)
-        author.is_verified = lambda: True  # type: ignore[method-assign]
         existing = [
             f
             for f in Finding.objects.filter(authors=author).select_related("current_revision", "owner_org")
@@ -130,7 +131,7 @@ def _ensure_demo_findings(group: SharingGroup) -> list[dict[str, Any]]:
         finding = existing[0] if existing else None
         if finding is None:
             finding = finding_create(
-                actor=author,
+                actor=Principal.on_behalf_of(author),
                 title=title,
                 body=f"{title}.\n\nDemo finding: see the analyses attached.",
                 label=label,
@@ -138,7 +139,7 @@ def _ensure_demo_findings(group: SharingGroup) -> list[dict[str, Any]]:
                 tags=["demo"],
             )
             finding = finding_share(
-                actor=author,
+                actor=Principal.on_behalf_of(author),
                 finding_uuid=finding.uuid,
                 label=label,
                 audience=Audience(
@@ -208,21 +209,21 @@ def seed_demo_network(*, password: str | None = None) -> dict[str, Any]:
     for person in Person.objects.filter(email__in=[p.email for p in PEOPLE], clearance__gte=2):
         if person.effective_clearance() < person.clearance:
             approver = next(s for s in stewards if s.pk != person.pk)
-            approver.is_verified = lambda: True  # type: ignore[method-assign]
-            account_services.clearance_approve(actor=approver, person_uuid=person.uuid)
+            account_services.clearance_approve(
+                actor=Principal.on_behalf_of(approver), person_uuid=person.uuid
+            )
     group = SharingGroup.objects.filter(name="Interpretability working group").first()
     if group is None:
         admin = Person.objects.get(email="steward@aletheia.example")
-        admin.is_verified = lambda: True  # type: ignore[method-assign]
         group = network_services.sharing_group_create(
-            actor=admin,
+            actor=Principal.on_behalf_of(admin),
             name="Interpretability working group",
             member_uuids=[orgs["Cairn Interpretability Collective"].uuid],
         )
     for spec in PEOPLE:
         person = Person.objects.select_related("organisation").get(email=spec.email)
         issued = account_services.api_token_create(
-            actor=person,
+            actor=Principal.on_behalf_of(person),
             name="demo",
             scopes=[TokenScope.READ, TokenScope.WRITE, TokenScope.ANALYSES],
             days=30,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from interlock.access.principal import Principal
 from interlock.network.models import NetworkPolicy, Organisation, SharingGroup, default_policy_document
 
 
@@ -18,16 +19,16 @@ def network_policy_current() -> dict[str, Any]:
     return document
 
 
-def organisation_list(*, user: Any, status: str | None = None) -> QuerySet[Organisation]:
+def organisation_list(*, principal: Principal, status: str | None = None) -> QuerySet[Organisation]:
     from interlock.access import visible
 
-    queryset = visible(user, Organisation.objects.all())
+    queryset = visible(principal, Organisation.objects.all())
     if status:
         queryset = queryset.filter(status=status)
     return queryset.order_by("name")
 
 
-def sharing_group_list(*, user: Any) -> QuerySet[SharingGroup]:
+def sharing_group_list(*, principal: Principal) -> QuerySet[SharingGroup]:
     from interlock.access import visible
 
-    return visible(user, SharingGroup.objects.select_related("owner_org")).order_by("name")
+    return visible(principal, SharingGroup.objects.select_related("owner_org")).order_by("name")

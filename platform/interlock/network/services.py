@@ -9,12 +9,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from interlock.access import Action
-from interlock.access.lookups import access_organisation_by_id, access_sharing_group_by_id
+from interlock.access import NETWORK, Action, can
+from interlock.access.principal import Principal
 from interlock.accounts.models import Person
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
-from interlock.core.errors import ApplicationError, Conflict, InvalidState
+from interlock.core.errors import ApplicationError, Conflict, InvalidState, NotFound
+from interlock.network.access import access_organisation_by_id, access_sharing_group_by_id
 from interlock.network.models import (
     NetworkPolicy,
     Organisation,
@@ -27,9 +28,14 @@ from interlock.network.selectors import network_policy_current
 
 @transaction.atomic
 def organisation_apply(
-    *, actor: Person | None, name: str, declared_scope: str = "", clearance_ceiling: int = 1
+    *, actor: Principal | None, name: str, declared_scope: str = "", clearance_ceiling: int = 1
 ) -> Organisation:
-    """Register an applicant organisation; it becomes active only after two stewards approve."""
+    """Register an applicant organisation; it becomes active only after two stewards approve.
+
+    A person applies on the network's behalf only if the policy lets them (stewards); `None`
+    is the operator's bootstrap of the first organisations."""
+    if actor is not None and not can(actor, Action.APPLY_ORGANISATION, NETWORK):
+        raise NotFound
     name = name.strip()
     if not name:
         raise ApplicationError("An organisation needs a name.", {"name": ["required"]})
@@ -54,13 +60,13 @@ def _set_status(org: Organisation, status: str) -> None:
 
 
 @transaction.atomic
-def organisation_approve_activation(*, actor: Person, org_uuid: object) -> Organisation:
+def organisation_approve_activation(*, actor: Principal, org_uuid: object) -> Organisation:
     """One steward's approval; the second distinct steward's approval activates the organisation."""
     org = access_organisation_by_id(actor, org_uuid, action=Action.APPROVE_ACTIVATION)
     org = Organisation.objects.select_for_update().get(pk=org.pk)
     if org.status != OrganisationStatus.APPLICANT:
         raise InvalidState("Only applicant organisations can be approved.")
-    _, created = OrganisationActivation.objects.get_or_create(organisation=org, steward=actor)
+    _, created = OrganisationActivation.objects.get_or_create(organisation=org, steward=actor.person)
     if not created:
         raise Conflict("You already approved this organisation; another steward must approve it.")
     audit_record(actor=actor, event=Event.ORGANISATION_ACTIVATION_APPROVED, target=org)
@@ -72,7 +78,7 @@ def organisation_approve_activation(*, actor: Person, org_uuid: object) -> Organ
 
 
 @transaction.atomic
-def organisation_suspend(*, actor: Person, org_uuid: object, reason: str) -> Organisation:
+def organisation_suspend(*, actor: Principal, org_uuid: object, reason: str) -> Organisation:
     """Takes effect on the next request: the gate refuses members, and their sessions and tokens die."""
     org = access_organisation_by_id(actor, org_uuid, action=Action.SUSPEND)
     if org.status != OrganisationStatus.ACTIVE:
@@ -88,7 +94,7 @@ def organisation_suspend(*, actor: Person, org_uuid: object, reason: str) -> Org
 
 
 @transaction.atomic
-def organisation_reinstate(*, actor: Person, org_uuid: object) -> Organisation:
+def organisation_reinstate(*, actor: Principal, org_uuid: object) -> Organisation:
     org = access_organisation_by_id(actor, org_uuid, action=Action.REINSTATE)
     if org.status != OrganisationStatus.SUSPENDED:
         raise InvalidState("Only suspended organisations can be reinstated.")
@@ -98,7 +104,7 @@ def organisation_reinstate(*, actor: Person, org_uuid: object) -> Organisation:
 
 
 @transaction.atomic
-def organisation_remove(*, actor: Person, org_uuid: object) -> Organisation:
+def organisation_remove(*, actor: Principal, org_uuid: object) -> Organisation:
     org = access_organisation_by_id(actor, org_uuid, action=Action.REMOVE)
     if org.status == OrganisationStatus.REMOVED:
         raise InvalidState("This organisation is already removed.")
@@ -130,10 +136,12 @@ def _member_orgs(member_uuids: list[Any]) -> list[Organisation]:
 
 @transaction.atomic
 def sharing_group_create(
-    *, actor: Person, name: str, member_uuids: list[Any], hide_members: bool = False
+    *, actor: Principal, name: str, member_uuids: list[Any], hide_members: bool = False
 ) -> SharingGroup:
-    assert actor.organisation is not None  # noqa: S101 - the gate guarantees a home org
-    owner = access_organisation_by_id(actor, actor.organisation.uuid, action=Action.CREATE_SHARING_GROUP)
+    home = actor.person.organisation
+    if home is None:
+        raise NotFound
+    owner = access_organisation_by_id(actor, home.uuid, action=Action.CREATE_SHARING_GROUP)
     name = name.strip()
     if not name:
         raise ApplicationError("A sharing group needs a name.", {"name": ["required"]})
@@ -154,7 +162,7 @@ def sharing_group_create(
 @transaction.atomic
 def sharing_group_update(
     *,
-    actor: Person,
+    actor: Principal,
     group_uuid: object,
     member_uuids: list[Any] | None = None,
     hide_members: bool | None = None,
@@ -178,7 +186,7 @@ def sharing_group_update(
 
 
 @transaction.atomic
-def network_policy_publish(*, actor: Person | None, changes: dict[str, Any]) -> NetworkPolicy:
+def network_policy_publish(*, actor: Principal | None, changes: dict[str, Any]) -> NetworkPolicy:
     """A new policy version: the current document with `changes` applied; unknown keys refused."""
     document = network_policy_current()
     unknown = sorted(set(changes) - set(document))
@@ -186,6 +194,8 @@ def network_policy_publish(*, actor: Person | None, changes: dict[str, Any]) -> 
         raise ApplicationError("Unknown policy settings.", {key: ["unknown setting"] for key in unknown})
     document.update(changes)
     version = (NetworkPolicy.objects.order_by("-version").values_list("version", flat=True).first() or 0) + 1
-    policy = NetworkPolicy.objects.create(version=version, document=document, created_by=actor)
+    policy = NetworkPolicy.objects.create(
+        version=version, document=document, created_by=actor.person if actor else None
+    )
     audit_record(actor=actor, event=Event.NETWORK_POLICY_PUBLISHED, target=policy, extra={"version": version})
     return policy

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_POST
 
 from analysis_workers.datasets import registry as dataset_registry
 from analysis_workers.kinds import registry
-from interlock.access import Action, visible
+from interlock.access import Action, can, visible
 from interlock.access.lookups import parse_uuid
-from interlock.accounts.requests import person_of
+from interlock.accounts.requests import principal_of
 from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisRequest
 from interlock.analyses.services import analysis_cancel, analysis_metrics, analysis_request_create
@@ -28,15 +28,15 @@ from interlock.web.views import member_required
 
 @member_required
 def analyses_view(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
+    principal = principal_of(request)
     checkpoints = list(
-        visible(person, Checkpoint.objects.select_related("owner_org")).order_by("-created_at")[:100]
+        visible(principal, Checkpoint.objects.select_related("owner_org")).order_by("-created_at")[:100]
     )
     rows = [
         {"checkpoint": c, "approval": checkpoint_current_approval(c), "kinds": checkpoint_allowed_kinds(c)}
         for c in checkpoints
     ]
-    mine = AnalysisRequest.objects.filter(requester=person).select_related("checkpoint")[:50]
+    mine = AnalysisRequest.objects.filter(requester=principal.person).select_related("checkpoint")[:50]
     return render(
         request,
         "web/analyses/list.html",
@@ -47,12 +47,12 @@ def analyses_view(request: HttpRequest) -> HttpResponse:
 @member_required
 @require_POST
 def analysis_request_view(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
+    principal = principal_of(request)
     try:
         params = json.loads(request.POST.get("params") or "{}")
         dataset_params = json.loads(request.POST.get("dataset_params") or "{}")
         created = analysis_request_create(
-            actor=person,
+            actor=principal,
             checkpoint_uuid=request.POST.get("checkpoint", ""),
             kind=request.POST.get("kind", ""),
             params=params,
@@ -71,7 +71,7 @@ def analysis_request_view(request: HttpRequest) -> HttpResponse:
 
 
 def _context(request: HttpRequest, analysis_id: str) -> dict[str, object]:
-    analysis = access_analysis_by_id(person_of(request), analysis_id)
+    analysis = access_analysis_by_id(principal_of(request), analysis_id)
     metrics = analysis_metrics(analysis) if analysis.state == "succeeded" else None
     artifacts = list(
         Artifact.objects.filter(parent_type="analysis", parent_id=analysis.uuid).order_by("filename")
@@ -86,16 +86,16 @@ def _context(request: HttpRequest, analysis_id: str) -> dict[str, object]:
         "vectors": vectors if metrics else [],
         "percent": round(analysis.progress * 100),
         "can_cancel": analysis.state in ("queued", "running")
-        and analysis.requester_id == person_of(request).pk,
+        and bool(can(principal_of(request), Action.CANCEL, analysis)),
     }
 
 
 @member_required
 @require_POST
 def analysis_cancel_view(request: HttpRequest, analysis_id: str) -> HttpResponse:
-    person = person_of(request)
+    principal = principal_of(request)
     try:
-        analysis_cancel(actor=person, request=access_analysis_by_id(person, analysis_id))
+        analysis_cancel(actor=principal, analysis_uuid=analysis_id)
     except NotFound:
         raise
     except ApplicationError as failure:
@@ -106,15 +106,15 @@ def analysis_cancel_view(request: HttpRequest, analysis_id: str) -> HttpResponse
 @member_required
 def analysis_plot_view(request: HttpRequest, analysis_id: str, plot_id: str) -> HttpResponseBase:
     """A plot of the analysis, shown inline as a PNG; authenticated while it streams, audited."""
-    person = person_of(request)
-    analysis = access_analysis_by_id(person, analysis_id, action=Action.DOWNLOAD)
+    principal = principal_of(request)
+    analysis = access_analysis_by_id(principal, analysis_id, action=Action.DOWNLOAD)
     artifact = Artifact.objects.filter(
         uuid=parse_uuid(plot_id), parent_type="analysis", parent_id=analysis.uuid, media_type="image/png"
     ).first()
     if artifact is None:
         raise NotFound
     chunks = artifact_plaintext(artifact)
-    artifact_download_begin(actor=person, artifact=artifact)
+    artifact_download_begin(actor=principal, artifact=artifact)
     response = StreamingHttpResponse(chunks, content_type="image/png")
     response["Content-Length"] = str(artifact.size)
     response["X-Content-Type-Options"] = "nosniff"

@@ -9,11 +9,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 
 from interlock.access import Action
-from interlock.accounts.requests import person_of
+from interlock.accounts.requests import principal_of
+from interlock.artifacts.access import access_artifact_by_id
 from interlock.artifacts.http import download_response, receive_multipart
 from interlock.artifacts.parents import resolve_parent
-from interlock.artifacts.services import access_artifact_by_id, artifact_list
-from interlock.core.errors import ApplicationError
+from interlock.artifacts.services import artifact_list
+from interlock.core.errors import ApplicationError, NotFound
 from interlock.web.views import member_required
 
 
@@ -28,12 +29,14 @@ def _csrf_failure(request: HttpRequest) -> HttpResponse | None:
 @csrf_exempt
 @member_required
 def library_view(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
-    assert person.organisation is not None  # noqa: S101 - the gate guarantees it
-    library_id = str(person.organisation.uuid)
+    principal = principal_of(request)
+    organisation = principal.person.organisation
+    if organisation is None:
+        raise NotFound
+    library_id = str(organisation.uuid)
     error = None
     if request.method == "POST":
-        parent = resolve_parent(person, "library", library_id, Action.ATTACH)
+        parent = resolve_parent(principal, "library", library_id, Action.ATTACH)
         from interlock.artifacts.upload import EncryptingUploadHandler
 
         request.upload_handlers = [EncryptingUploadHandler(request, parent=parent)]
@@ -41,12 +44,12 @@ def library_view(request: HttpRequest) -> HttpResponse:
         if failure is not None:
             return failure
         try:
-            artifact = receive_multipart(request, actor=person, parent=parent)
+            artifact = receive_multipart(request, actor=principal, parent=parent)
             messages.success(request, f"{artifact.filename} was encrypted and stored.")
             return redirect("web:library")
         except ApplicationError as problem:
             error = problem.message
-    artifacts = artifact_list(person=person, parent_type="library", parent_id=library_id)
+    artifacts = artifact_list(principal=principal, parent_type="library", parent_id=library_id)
     return render(
         request, "web/library.html", {"artifacts": artifacts, "error": error}, status=400 if error else 200
     )
@@ -54,7 +57,7 @@ def library_view(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def library_download_view(request: HttpRequest, artifact_id: str) -> StreamingHttpResponse:
-    person = person_of(request)
+    principal = principal_of(request)
     return download_response(
-        actor=person, artifact=access_artifact_by_id(person, artifact_id, action=Action.DOWNLOAD)
+        actor=principal, artifact=access_artifact_by_id(principal, artifact_id, action=Action.DOWNLOAD)
     )

@@ -10,15 +10,16 @@ from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from interlock.access import Action
-from interlock.accounts.requests import person_of
+from interlock.access import Action, can
+from interlock.accounts.requests import principal_of
 from interlock.api.disclosure_views import ACTIONS, perform
 from interlock.core.errors import ApplicationError, NotFound
-from interlock.disclosure.access import access_case_by_id, visible_cases
-from interlock.disclosure.models import CaseState, DisclosureCase, Target, VoteChoice
+from interlock.disclosure.access import access_case_by_id, open_calls, visible_cases
+from interlock.disclosure.models import DisclosureCase, Target, VoteChoice
 from interlock.disclosure.selectors import case_body
 from interlock.disclosure.transitions import ASSESSMENT_FIELDS, TRANSITIONS, case_open
-from interlock.findings.lookups import access_finding_by_id
+from interlock.findings.access import access_finding_by_id
+from interlock.network.selectors import sharing_group_list
 from interlock.web.views import member_required
 
 
@@ -39,27 +40,23 @@ def _error_text(failure: ApplicationError) -> str:
 
 @member_required
 def disclosures_view(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
-    mine = visible_cases(person).order_by("-created_at")[:100]
-    calls = (
-        DisclosureCase.objects.filter(state=CaseState.REVIEW)
-        .exclude(finding__owner_org_id=person.organisation_id)
-        .exclude(reviewers__person=person)
-        .order_by("review_deadline")[:50]
-    )
+    principal = principal_of(request)
+    cases = DisclosureCase.objects.select_related("finding__owner_org", "target_group")
+    mine = visible_cases(principal, cases).order_by("-created_at")[:100]
+    calls = open_calls(principal, cases).order_by("review_deadline")[:50]
     return render(request, "web/disclosures/list.html", {"cases": mine, "calls": calls})
 
 
 @member_required
 def disclosure_new_view(request: HttpRequest, finding_id: str) -> HttpResponse:
-    person = person_of(request)
-    finding = access_finding_by_id(person, finding_id, action=Action.VIEW)
+    principal = principal_of(request)
+    finding = access_finding_by_id(principal, finding_id, action=Action.VIEW)
     form = {"target": "sharing_group"}
     if request.method == "POST":
         form = request.POST.dict()
         try:
             case = case_open(
-                actor=person,
+                actor=principal,
                 finding_uuid=finding.uuid,
                 target=form.get("target", ""),
                 group_uuid=form.get("group") or None,
@@ -75,7 +72,7 @@ def disclosure_new_view(request: HttpRequest, finding_id: str) -> HttpResponse:
             messages.error(request, _error_text(failure))
         else:
             return redirect("web:disclosure", case.uuid)
-    groups = person.organisation.sharing_groups.all() if person.organisation else []
+    groups = sharing_group_list(principal=principal)
     return render(
         request,
         "web/disclosures/new.html",
@@ -92,16 +89,16 @@ def disclosure_new_view(request: HttpRequest, finding_id: str) -> HttpResponse:
 
 @member_required
 def disclosure_view(request: HttpRequest, case_id: str) -> HttpResponse:
-    person = person_of(request)
-    case = access_case_by_id(person, case_id)
+    principal = principal_of(request)
+    case = access_case_by_id(principal, case_id)
     return render(
         request,
         "web/disclosures/detail.html",
         {
             "case": case,
-            "body": case_body(case, person),
-            "is_author": case.finding.authors.filter(pk=person.pk).exists(),
-            "is_reviewer": case.reviewers.filter(person=person).exists(),
+            "body": case_body(case, principal),
+            "is_author": bool(can(principal, Action.REPIN, case)),
+            "is_reviewer": bool(can(principal, Action.DECLARE_CONFLICT, case)),
             "choices": VoteChoice.choices,
             "transitions": TRANSITIONS.values(),
         },
@@ -113,12 +110,12 @@ def disclosure_view(request: HttpRequest, case_id: str) -> HttpResponse:
 def disclosure_action_view(request: HttpRequest, case_id: str, action: str) -> HttpResponse:
     if action not in ACTIONS:
         raise NotFound
-    person = person_of(request)
+    principal = principal_of(request)
     data: dict[str, object] = {k: v for k, v in request.POST.dict().items() if k != "csrfmiddlewaretoken"}
     try:
         if "until" in data:
             data["until"] = _utc(str(data["until"]))
-        perform(person, case_id, action, data)
+        perform(principal, case_id, action, data)
     except NotFound:
         raise
     except ApplicationError as failure:
@@ -126,7 +123,7 @@ def disclosure_action_view(request: HttpRequest, case_id: str, action: str) -> H
     else:
         messages.success(request, f"Done: {action.replace('_', ' ')}.")
     try:
-        access_case_by_id(person, case_id)
+        access_case_by_id(principal, case_id)
     except NotFound:
         return redirect("web:disclosures")  # e.g. a reviewer whose access ended with the decision
     return redirect("web:disclosure", case_id)

@@ -18,9 +18,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from interlock.access import Action, can
+from interlock.access.principal import Principal
 from interlock.accounts.middleware import reauthenticated_recently
-from interlock.accounts.models import Person
-from interlock.accounts.requests import person_of
+from interlock.accounts.requests import principal_of
 from interlock.artifacts.http import receive_multipart
 from interlock.artifacts.parents import resolve_parent
 from interlock.artifacts.services import artifact_list
@@ -29,6 +29,7 @@ from interlock.core.markdown import render_markdown
 from interlock.crypto.keys import key_cache
 from interlock.findings import services
 from interlock.findings.models import Capability, FindingState, Label
+from interlock.findings.read_audit import record_content_read
 from interlock.findings.selectors import FindingFilters, finding_list, finding_titles
 from interlock.findings.services import Audience, comment_text, revision_text
 from interlock.network.selectors import sharing_group_list
@@ -51,13 +52,15 @@ def _filters(request: HttpRequest) -> FindingFilters:
 
 @member_required
 def finding_list_view(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
+    principal = principal_of(request)
     try:
         page_number = max(int(request.GET.get("page", "1")), 1)
     except ValueError:
         page_number = 1
     filters = _filters(request)
-    page = finding_list(user=person, filters=filters, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    page = finding_list(
+        principal=principal, filters=filters, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
     titles = finding_titles(page.findings)
     rows = [{"finding": f, "title": titles.get(f.pk, "")} for f in page.findings]
     context = {
@@ -75,12 +78,12 @@ def finding_list_view(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def finding_new_view(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
+    principal = principal_of(request)
     errors: dict[str, Any] = {}
     if request.method == "POST":
         try:
             finding = services.finding_create(
-                actor=person,
+                actor=principal,
                 title=request.POST.get("title", ""),
                 body=request.POST.get("body", ""),
                 label=request.POST.get("label", Label.AMBER_STRICT),
@@ -98,15 +101,15 @@ def finding_new_view(request: HttpRequest) -> HttpResponse:
         "errors": errors,
         "labels": labels,
         "form": request.POST,
-        "clearance": person.effective_clearance(),
+        "clearance": principal.person.effective_clearance(),
     }
     return render(request, "web/findings/new.html", context, status=400 if errors else 200)
 
 
 def _detail_context(
-    request: HttpRequest, person: Person, finding_id: str, *, revision_number: int | None
+    request: HttpRequest, principal: Principal, finding_id: str, *, revision_number: int | None
 ) -> dict[str, Any]:
-    finding, current = services.finding_read(actor=person, finding_uuid=finding_id)
+    finding, current = services.finding_read(actor=principal, finding_uuid=finding_id)
     with key_cache():
         revisions = list(finding.revisions.select_related("author").order_by("number"))
         shown, diff = current, None
@@ -114,14 +117,17 @@ def _detail_context(
             match = next((r for r in revisions if r.number == revision_number), None)
             if match is not None:
                 shown = revision_text(match, finding)
+        if shown is not current:
+            record_content_read(principal, finding, via="revision", revision=shown.revision.number)
         if shown.revision.number > 1:
             previous = next(r for r in revisions if r.number == shown.revision.number - 1)
             diff = services.revision_diff(revision_text(previous, finding), shown)
+            record_content_read(principal, finding, via="diff", revision=previous.number)
         comments = [
             {"comment": c, "html": mark_safe(render_markdown(comment_text(c, finding)))}  # noqa: S308 - sanitised by nh3
             for c in finding.comments.select_related("author", "parent")
         ]
-    is_author = finding.authors.filter(pk=person.pk).exists()
+    is_author = bool(can(principal, Action.SHARE, finding))
     context: dict[str, Any] = {
         "finding": finding,
         "text": shown,
@@ -129,14 +135,14 @@ def _detail_context(
         "diff": diff,
         "revisions": revisions,
         "comments": comments,
-        "attachments": artifact_list(person=person, parent_type="finding", parent_id=str(finding.uuid)),
+        "attachments": artifact_list(principal=principal, parent_type="finding", parent_id=str(finding.uuid)),
         "is_author": is_author,
-        "can_comment": bool(can(person, Action.COMMENT, finding)),
-        "can_withdraw": bool(can(person, Action.WITHDRAW, finding)),
+        "can_comment": bool(can(principal, Action.COMMENT, finding)),
+        "can_withdraw": bool(can(principal, Action.WITHDRAW, finding)),
     }
     if is_author:
         context.update(
-            groups=list(sharing_group_list(user=person)),
+            groups=list(sharing_group_list(principal=principal)),
             audience_groups={g.pk for g in finding.audience_groups.all()},
             grants=list(finding.grants.select_related("user__organisation", "permission")),
             capabilities=Capability.choices,
@@ -144,18 +150,18 @@ def _detail_context(
             default_grant_expiry=(timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M"),
         )
         if finding.label in (Label.RED, Label.AMBER_STRICT):
-            context["readers"] = services.finding_readers(actor=person, finding_uuid=finding.uuid)
+            context["readers"] = services.finding_readers(actor=principal, finding_uuid=finding.uuid)
     return context
 
 
 @csrf_exempt
 @member_required
 def finding_detail_view(request: HttpRequest, finding_id: str) -> HttpResponse:
-    person = person_of(request)
+    principal = principal_of(request)
     if (
         request.method == "POST"
     ):  # an attachment: encrypted as it arrives, CSRF checked after the handler is set
-        parent = resolve_parent(person, "finding", finding_id, Action.ATTACH)
+        parent = resolve_parent(principal, "finding", finding_id, Action.ATTACH)
         from interlock.artifacts.upload import EncryptingUploadHandler
 
         request.upload_handlers = [EncryptingUploadHandler(request, parent=parent)]
@@ -165,7 +171,7 @@ def finding_detail_view(request: HttpRequest, finding_id: str) -> HttpResponse:
         if failure is not None:
             return failure
         try:
-            artifact = receive_multipart(request, actor=person, parent=parent)
+            artifact = receive_multipart(request, actor=principal, parent=parent)
             messages.success(request, f"Attached {artifact.filename}.")
         except ApplicationError as problem:
             messages.error(request, problem.message)
@@ -177,7 +183,7 @@ def finding_detail_view(request: HttpRequest, finding_id: str) -> HttpResponse:
     return render(
         request,
         "web/findings/detail.html",
-        _detail_context(request, person, finding_id, revision_number=revision_number),
+        _detail_context(request, principal, finding_id, revision_number=revision_number),
     )
 
 
@@ -196,10 +202,15 @@ def finding_share_preview_view(request: HttpRequest, finding_id: str) -> HttpRes
     """htmx partial: who will be able to read the finding with the dialog's current choices."""
     label, audience = _audience_from(request)
     try:
-        readers = services.audience_preview(
-            actor=person_of(request), finding_uuid=finding_id, label=label, audience=audience
+        preview = services.audience_preview(
+            actor=principal_of(request), finding_uuid=finding_id, label=label, audience=audience
         )
-        return render(request, "web/findings/_share_preview.html", {"readers": readers})
+        context = {
+            "readers": preview.readers,
+            "hidden": sorted(preview.hidden.items()),
+            "count": preview.count,
+        }
+        return render(request, "web/findings/_share_preview.html", context)
     except NotFound:
         raise
     except ApplicationError as failure:
@@ -211,7 +222,7 @@ def finding_share_preview_view(request: HttpRequest, finding_id: str) -> HttpRes
 @member_required
 @require_POST
 def finding_action_view(request: HttpRequest, finding_id: str, verb: str) -> HttpResponse:
-    person = person_of(request)
+    principal = principal_of(request)
     post = request.POST
     try:
         if verb == "share":
@@ -221,16 +232,19 @@ def finding_action_view(request: HttpRequest, finding_id: str, verb: str) -> Htt
                     request, "Sharing TLP:RED needs you to confirm it is you: sign in again below."
                 )
                 return redirect(f"{reverse('web:reauth')}?next={reverse('web:finding', args=[finding_id])}")
-            services.finding_share(actor=person, finding_uuid=finding_id, label=label, audience=audience)
+            services.finding_share(actor=principal, finding_uuid=finding_id, label=label, audience=audience)
             messages.success(request, f"Shared as {Label(label).label}.")
         elif verb == "revise":
             services.finding_revise(
-                actor=person, finding_uuid=finding_id, title=post.get("title", ""), body=post.get("body", "")
+                actor=principal,
+                finding_uuid=finding_id,
+                title=post.get("title", ""),
+                body=post.get("body", ""),
             )
             messages.success(request, "New revision saved.")
         elif verb == "comment":
             services.comment_create(
-                actor=person,
+                actor=principal,
                 finding_uuid=finding_id,
                 body=post.get("body", ""),
                 parent_uuid=post.get("parent") or None,
@@ -242,7 +256,7 @@ def finding_action_view(request: HttpRequest, finding_id: str, verb: str) -> Htt
             if timezone.is_naive(expires):
                 expires = timezone.make_aware(expires, UTC)
             services.finding_grant(
-                actor=person,
+                actor=principal,
                 finding_uuid=finding_id,
                 person_uuid=post.get("person", ""),
                 capability=post.get("capability", ""),
@@ -252,11 +266,11 @@ def finding_action_view(request: HttpRequest, finding_id: str, verb: str) -> Htt
             messages.success(request, "Access granted.")
         elif verb == "revoke":
             services.finding_revoke_grant(
-                actor=person, finding_uuid=finding_id, person_uuid=post.get("person", "")
+                actor=principal, finding_uuid=finding_id, person_uuid=post.get("person", "")
             )
             messages.success(request, "Access revoked.")
         elif verb == "withdraw":
-            services.finding_withdraw(actor=person, finding_uuid=finding_id, reason=post.get("reason", ""))
+            services.finding_withdraw(actor=principal, finding_uuid=finding_id, reason=post.get("reason", ""))
             messages.success(request, "Finding withdrawn.")
         else:
             return render(request, "web/not_found.html", {"message": "There is nothing here."}, status=404)

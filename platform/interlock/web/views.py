@@ -27,7 +27,6 @@ from django_otp import login as otp_login
 
 from interlock.access import NETWORK, Action, can, visible
 from interlock.access.gate import network_gate
-from interlock.access.lookups import access_organisation_by_id
 from interlock.accounts import services as account_services
 from interlock.accounts.middleware import (
     SESSION_EPOCH,
@@ -36,13 +35,14 @@ from interlock.accounts.middleware import (
     start_session,
 )
 from interlock.accounts.models import Agreement, ApiToken, Person, TokenScope
-from interlock.accounts.requests import person_of
+from interlock.accounts.requests import person_of, principal_of
 from interlock.audit.events import Event
 from interlock.audit.models import AuditEvent
 from interlock.audit.services import audit_record
 from interlock.audit.verification import verify_audit
 from interlock.core.errors import ApplicationError, NotFound
 from interlock.network import services as network_services
+from interlock.network.access import access_organisation_by_id
 from interlock.network.models import OrganisationStatus
 from interlock.network.selectors import network_policy_current, organisation_list, sharing_group_list
 
@@ -55,7 +55,7 @@ def member_required(view: View) -> View:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        decision = network_gate(person_of(request))
+        decision = network_gate(principal_of(request))
         if not decision:
             return render(
                 request,
@@ -188,7 +188,10 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
             return redirect(target)
         with transaction.atomic():
             audit_record(
-                actor=person, event=Event.MFA_FAILED, target=person, extra={"stage": "re-authentication"}
+                actor=person,
+                event=Event.MFA_FAILED,
+                target=person,
+                extra={"stage": "re-authentication"},
             )
         error = "The password or the code is not right."
     return render(request, "web/reauth.html", {"next": target, "error": error}, status=400 if error else 200)
@@ -285,19 +288,19 @@ def agreement_view(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def home_view(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
+    principal = principal_of(request)
     context = {
-        "clearance": person.effective_clearance(),
-        "org_count": organisation_list(user=person, status=OrganisationStatus.ACTIVE).count(),
-        "person_count": visible(person, Person.objects.all()).count(),
+        "clearance": principal.person.effective_clearance(),
+        "org_count": organisation_list(principal=principal, status=OrganisationStatus.ACTIVE).count(),
+        "person_count": visible(principal, Person.objects.all()).count(),
     }
     return render(request, "web/home.html", context)
 
 
 @member_required
 def directory_view(request: HttpRequest) -> HttpResponse:
-    people = visible(person_of(request), Person.objects.all())
-    organisations = organisation_list(user=person_of(request)).annotate(
+    people = visible(principal_of(request), Person.objects.all())
+    organisations = organisation_list(principal=principal_of(request)).annotate(
         visible_people=Count("people", filter=Q(people__in=people))
     )
     return render(request, "web/directory.html", {"organisations": organisations})
@@ -305,39 +308,39 @@ def directory_view(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def organisation_view(request: HttpRequest, org_id: str) -> HttpResponse:
-    org = access_organisation_by_id(person_of(request), org_id, action=Action.VIEW)
+    org = access_organisation_by_id(principal_of(request), org_id, action=Action.VIEW)
     people = []
-    if can(person_of(request), Action.VIEW_MEMBERS, org):
+    if can(principal_of(request), Action.VIEW_MEMBERS, org):
         people = list(
-            visible(person_of(request), Person.objects.select_related("organisation")).filter(
+            visible(principal_of(request), Person.objects.select_related("organisation")).filter(
                 organisation=org
             )
         )
-        for person in people:
-            person.effective = person.effective_clearance()  # type: ignore[attr-defined]
+        for member in people:
+            member.effective = member.effective_clearance()  # type: ignore[attr-defined]
     return render(request, "web/organisation.html", {"organisation": org, "people": people})
 
 
 @member_required
 def sharing_groups_view(request: HttpRequest) -> HttpResponse:
-    groups = list(sharing_group_list(user=person_of(request)).prefetch_related("members"))
+    groups = list(sharing_group_list(principal=principal_of(request)).prefetch_related("members"))
     for group in groups:
-        shown = can(person_of(request), Action.VIEW_MEMBERS, group)
+        shown = can(principal_of(request), Action.VIEW_MEMBERS, group)
         group.member_names = sorted(org.name for org in group.members.all()) if shown else None  # type: ignore[attr-defined]
     return render(request, "web/sharing_groups.html", {"groups": groups})
 
 
 @member_required
 def vetting_view(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
-    if not person.is_steward:
+    principal = principal_of(request)
+    if not can(principal, Action.VET, NETWORK):
         raise NotFound
-    applicants = organisation_list(user=person, status=OrganisationStatus.APPLICANT).annotate(
+    applicants = organisation_list(principal=principal, status=OrganisationStatus.APPLICANT).annotate(
         approvals=Count("activations")
     )
     waiting = [
         candidate
-        for candidate in visible(person, Person.objects.select_related("organisation")).filter(
+        for candidate in visible(principal, Person.objects.select_related("organisation")).filter(
             clearance__gte=2, is_active=True
         )
         if candidate.effective_clearance()
@@ -349,8 +352,8 @@ def vetting_view(request: HttpRequest) -> HttpResponse:
         "applicants": applicants,
         "needed": network_policy_current()["organisation_activation_stewards"],
         "clearance_requests": waiting,
-        "active": organisation_list(user=person, status=OrganisationStatus.ACTIVE),
-        "suspended": organisation_list(user=person, status=OrganisationStatus.SUSPENDED),
+        "active": organisation_list(principal=principal, status=OrganisationStatus.ACTIVE),
+        "suspended": organisation_list(principal=principal, status=OrganisationStatus.SUSPENDED),
     }
     return render(request, "web/vetting.html", context)
 
@@ -358,7 +361,7 @@ def vetting_view(request: HttpRequest) -> HttpResponse:
 @member_required
 @require_POST
 def vet_org_view(request: HttpRequest, org_id: str, verb: str) -> HttpResponse:
-    actor = person_of(request)
+    actor = principal_of(request)
     acts: dict[str, Callable[[], object]] = {
         "approve": lambda: network_services.organisation_approve_activation(actor=actor, org_uuid=org_id),
         "suspend": lambda: network_services.organisation_suspend(
@@ -377,7 +380,7 @@ def approve_clearance_view(request: HttpRequest, person_id: str) -> HttpResponse
     return _action_result(
         request,
         reverse("web:vetting"),
-        lambda: account_services.clearance_approve(actor=person_of(request), person_uuid=person_id),
+        lambda: account_services.clearance_approve(actor=principal_of(request), person_uuid=person_id),
         "Clearance approved.",
     )
 
@@ -388,9 +391,9 @@ def org_admin_view(
     invitation: account_services.IssuedInvitation | None = None,
     error: str | None = None,
 ) -> HttpResponse:
-    person = person_of(request)
-    org = person.organisation
-    if org is None or not can(person, Action.INVITE_MEMBER, org):
+    principal = principal_of(request)
+    org = principal.person.organisation
+    if org is None or not can(principal, Action.INVITE_MEMBER, org):
         raise NotFound
     people = list(
         Person.objects.filter(organisation=org).select_related("organisation").order_by("display_name")
@@ -414,11 +417,11 @@ def org_admin_view(
 @member_required
 @require_POST
 def invite_view(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
+    principal = principal_of(request)
     try:
         issued = account_services.invitation_create(
-            actor=person,
-            org_uuid=person.organisation.uuid,  # type: ignore[union-attr]
+            actor=principal,
+            org_uuid=principal.person.organisation.uuid if principal.person.organisation else "",
             email=request.POST.get("email", "").strip(),
             role=request.POST.get("role", "member"),
         )
@@ -441,7 +444,7 @@ def set_clearance_view(request: HttpRequest, person_id: str) -> HttpResponse:
         request,
         reverse("web:org_admin"),
         lambda: account_services.clearance_set(
-            actor=person_of(request), person_uuid=person_id, clearance=tier
+            actor=principal_of(request), person_uuid=person_id, clearance=tier
         ),
         "Clearance updated. Tiers 2 and 3 take effect once a steward approves.",
     )
@@ -451,9 +454,11 @@ def set_clearance_view(request: HttpRequest, person_id: str) -> HttpResponse:
 @require_POST
 def person_standing_view(request: HttpRequest, person_id: str, verb: str) -> HttpResponse:
     acts: dict[str, Callable[[], object]] = {
-        "suspend": lambda: account_services.person_suspend(actor=person_of(request), person_uuid=person_id),
+        "suspend": lambda: account_services.person_suspend(
+            actor=principal_of(request), person_uuid=person_id
+        ),
         "reinstate": lambda: account_services.person_reinstate(
-            actor=person_of(request), person_uuid=person_id
+            actor=principal_of(request), person_uuid=person_id
         ),
     }
     if verb not in acts:
@@ -463,23 +468,23 @@ def person_standing_view(request: HttpRequest, person_id: str, verb: str) -> Htt
 
 @member_required
 def audit_view(request: HttpRequest) -> HttpResponse:
-    if not can(person_of(request), Action.VIEW_AUDIT, NETWORK):
+    if not can(principal_of(request), Action.VIEW_AUDIT, NETWORK):
         raise NotFound
     with transaction.atomic():
-        audit_record(actor=person_of(request), event=Event.AUDIT_LOG_VIEWED)
+        audit_record(actor=principal_of(request), event=Event.AUDIT_LOG_VIEWED)
     events = AuditEvent.objects.order_by("-seq")[:200]
     return render(request, "web/audit.html", {"events": events, "report": verify_audit()})
 
 
 @member_required
 def tokens_view(request: HttpRequest) -> HttpResponse:
-    person = person_of(request)
+    principal = principal_of(request)
     new_secret = None
     error = None
     if request.method == "POST":
         try:
             issued = account_services.api_token_create(
-                actor=person,
+                actor=principal,
                 name=request.POST.get("name", ""),
                 scopes=request.POST.getlist("scopes"),
                 days=int(request.POST.get("days", "0") or 0),
@@ -491,7 +496,7 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
             error = (
                 failure.message + " " + "; ".join(f"{k}: {', '.join(v)}" for k, v in failure.extra.items())
             )
-    tokens = ApiToken.objects.filter(person=person, revoked_at__isnull=True)
+    tokens = ApiToken.objects.filter(person=principal.person, revoked_at__isnull=True)
     context = {"tokens": tokens, "new_secret": new_secret, "error": error, "scopes": TokenScope.choices}
     return render(request, "web/tokens.html", context, status=400 if error else 200)
 
@@ -502,7 +507,7 @@ def revoke_token_view(request: HttpRequest, token_id: int) -> HttpResponse:
     return _action_result(
         request,
         reverse("web:tokens"),
-        lambda: account_services.api_token_revoke(actor=person_of(request), token_id=token_id),
+        lambda: account_services.api_token_revoke(actor=principal_of(request), token_id=token_id),
         "Token revoked.",
     )
 

@@ -13,9 +13,9 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from interlock.access import Action, can
-from interlock.access.policy import _FILTERS, _RULES
+from interlock.access import Action, can, registrations
 from interlock.findings.models import Finding, FindingGrant
+from tests.interlock.builders import principal_for
 
 
 def test_guardian_backend_is_not_installed() -> None:
@@ -24,7 +24,7 @@ def test_guardian_backend_is_not_installed() -> None:
 
 def test_the_admin_registers_no_protected_model_and_no_grant_table() -> None:
     registered = set(admin.site._registry)
-    protected = set(_RULES) | set(_FILTERS)
+    protected = {registration.model for registration in registrations()}
     assert protected, "the policy registers its models at start-up"
     assert registered.isdisjoint(protected | {FindingGrant}), registered & (protected | {FindingGrant})
 
@@ -56,6 +56,6 @@ def test_stored_grants_and_superuser_flags_give_nothing_the_policy_does_not(netw
             expires_at=expires_at,
         )
     assert superuser.has_perm("findings.read_finding", finding)  # Django's answer: never asked
-    assert not can(superuser, Action.VIEW, finding)
-    assert not can(deactivated, Action.VIEW, finding)
-    assert can(author, Action.VIEW, finding)  # the control: the policy does let the author in
+    assert not can(principal_for(superuser), Action.VIEW, finding)
+    assert not can(principal_for(deactivated), Action.VIEW, finding)
+    assert can(principal_for(author), Action.VIEW, finding)  # the control: the policy does let the author in

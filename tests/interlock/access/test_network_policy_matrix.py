@@ -14,6 +14,7 @@ import pytest
 from interlock.access import Action, can
 from interlock.accounts.models import Person, Role
 from interlock.network.models import OrganisationStatus
+from tests.interlock.builders import principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -123,8 +124,7 @@ def test_network_policy_matches_the_written_rules(
         )
         colleague = build.person(home[org_status])
         inactive_colleague = build.person(home[org_status], active=False)
-        actor = Person.objects.select_related("organisation").get(pk=actor.pk)
-        actor.is_verified = (lambda: True) if mfa else (lambda: False)  # type: ignore[method-assign]
+        actor = principal_for(Person.objects.select_related("organisation").get(pk=actor.pk), mfa=mfa)
         org_targets = [(home[org_status], True, org_status)] + [
             (org, False, st) for st, org in others.items()
         ]
@@ -134,7 +134,7 @@ def test_network_policy_matches_the_written_rules(
             if bool(can(actor, action, org)) != want:
                 mismatches.append(f"{case} {action} org(own={own}, {status}): expected {want}")
         person_targets = {
-            "self": actor,
+            "self": actor.person,
             "colleague": colleague,
             "inactive_colleague": inactive_colleague,
             "outsider": outsider,
@@ -161,7 +161,6 @@ def test_superuser_gets_no_bypass(network: object) -> None:
     superuser.is_superuser = True
     superuser.is_staff = True
     superuser.save()
-    assert not can(superuser, Action.VIEW, applicant)
-    assert not can(superuser, Action.APPROVE_ACTIVATION, applicant)
-    superuser.is_verified = lambda: False  # type: ignore[method-assign]
-    assert not can(superuser, Action.VIEW, build.org())
+    assert not can(principal_for(superuser), Action.VIEW, applicant)
+    assert not can(principal_for(superuser), Action.APPROVE_ACTIVATION, applicant)
+    assert not can(principal_for(superuser, mfa=False), Action.VIEW, build.org())

@@ -33,6 +33,7 @@ from interlock.checkpoints.models import Checkpoint, CheckpointApproval
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.core.errors import PolicyDenied
 from interlock_wire import sign_request
+from tests.interlock.builders import principal_for
 
 ROOT = Path(__file__).resolve().parents[3]
 SPEC = {
@@ -52,8 +53,7 @@ FAST = {
 def _checkpoint(network, api_client_for, *, level: int = 3, approve: bool = True):
     org = network.org()
     owner = network.person(org, clearance=1)
-    owner.is_verified = lambda: True
-    checkpoint = checkpoint_register(actor=owner, name="mlp", spec=SPEC)
+    checkpoint = checkpoint_register(actor=principal_for(owner), name="mlp", spec=SPEC)
     blob = zoo.save_checkpoint(zoo.build(SPEC, generator=torch.Generator().manual_seed(0)), SPEC)
     response = api_client_for(owner).generic(
         "POST",
@@ -65,9 +65,8 @@ def _checkpoint(network, api_client_for, *, level: int = 3, approve: bool = True
     checkpoint.refresh_from_db()
     if approve:
         steward = network.person(steward=True)
-        steward.is_verified = lambda: True
         checkpoint_approve(
-            actor=steward,
+            actor=principal_for(steward),
             checkpoint_uuid=checkpoint.uuid,
             access_level=level,
             expires_at=timezone.now() + timedelta(days=1),
@@ -177,7 +176,9 @@ def test_requests_are_refused_without_a_current_approval_for_the_kind(
     if case == "file_changed":
         Checkpoint.objects.filter(pk=checkpoint.pk).update(sha256="e" * 64)
     with pytest.raises(PolicyDenied):
-        analysis_request_create(actor=owner, checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST)
+        analysis_request_create(
+            actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
+        )
     assert not AnalysisRequest.objects.exists()
     assert AuditEvent.objects.filter(event="JOB_REFUSED").exists()
 
@@ -207,7 +208,7 @@ def test_forged_replayed_and_unauthenticated_claims_are_refused(
     owner, checkpoint = _checkpoint(network, api_client_for)
     with django_capture_on_commit_callbacks(execute=False):
         request = analysis_request_create(
-            actor=owner, checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
+            actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
         )
     token = analysis_ticket(request)
     client = Client()
@@ -302,7 +303,7 @@ def test_a_worker_killed_mid_job_leads_to_exactly_one_result(
     worker = _start_worker(live_server.url)
     try:
         request = analysis_request_create(
-            actor=owner, checkpoint_uuid=checkpoint.uuid, kind="llc", params=slow
+            actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=slow
         )
         _wait(lambda: AnalysisRequest.objects.get(pk=request.pk).progress > 0.01)
         os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool child, mid-job
@@ -345,7 +346,7 @@ def test_a_job_past_the_time_limit_fails_for_good_and_the_worker_goes_on(
     worker = _start_worker(live_server.url, log=log)
     try:
         endless = analysis_request_create(
-            actor=owner,
+            actor=principal_for(owner),
             checkpoint_uuid=checkpoint.uuid,
             kind="llc",
             params={**FAST, "num_draws": 20000, "num_burnin": 0},
@@ -354,7 +355,9 @@ def test_a_job_past_the_time_limit_fails_for_good_and_the_worker_goes_on(
         failed = AnalysisRequest.objects.get(pk=endless.pk)
         assert failed.attempts == 1 and "time limit of 8 s" in failed.message
         assert not AnalysisResult.objects.filter(request=failed).exists()
-        quick = analysis_request_create(actor=owner, checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST)
+        quick = analysis_request_create(
+            actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
+        )
         finished = (AnalysisState.SUCCEEDED, AnalysisState.FAILED)
         _wait(lambda: AnalysisRequest.objects.get(pk=quick.pk).state in finished, 90)
         done = AnalysisRequest.objects.get(pk=quick.pk)

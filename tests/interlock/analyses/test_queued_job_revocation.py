@@ -17,6 +17,7 @@ from interlock.analyses.services import analysis_request_create, analysis_ticket
 from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import AnalysisAccessGrant, AnalysisAccessState
 from tests.interlock.analyses.test_pipeline import FAST, _checkpoint, _signed_post
+from tests.interlock.builders import principal_for
 
 CASES = [
     "approval_revoked",
@@ -33,7 +34,6 @@ def _queue(network, api_client_for, django_capture_on_commit_callbacks, *, from_
     requester = owner
     if from_another_org:
         requester = network.person(network.org(), clearance=1)
-        requester.is_verified = lambda: True
         AnalysisAccessGrant.objects.create(
             checkpoint=checkpoint,
             grantee=requester,
@@ -45,7 +45,7 @@ def _queue(network, api_client_for, django_capture_on_commit_callbacks, *, from_
         )
     with django_capture_on_commit_callbacks(execute=False):
         request = analysis_request_create(
-            actor=requester,
+            actor=principal_for(requester),
             checkpoint_uuid=checkpoint.uuid,
             kind="llc",
             params=FAST,
@@ -59,15 +59,17 @@ def _revoke(case: str, network, requester, checkpoint, request) -> None:  # type
     from interlock.network.services import organisation_suspend
 
     steward = network.person(steward=True)
-    steward.is_verified = lambda: True
     if case == "approval_revoked":
-        checkpoint_revoke(actor=steward, checkpoint_uuid=checkpoint.uuid, reason="weights leaked")
+        checkpoint_revoke(
+            actor=principal_for(steward), checkpoint_uuid=checkpoint.uuid, reason="weights leaked"
+        )
     elif case == "requester_suspended":
         admin = network.person(requester.organisation, role="org_admin")
-        admin.is_verified = lambda: True
-        person_suspend(actor=admin, person_uuid=requester.uuid)
+        person_suspend(actor=principal_for(admin), person_uuid=requester.uuid)
     elif case == "organisation_suspended":
-        organisation_suspend(actor=steward, org_uuid=requester.organisation.uuid, reason="under review")
+        organisation_suspend(
+            actor=principal_for(steward), org_uuid=requester.organisation.uuid, reason="under review"
+        )
     elif case == "access_grant_expired":
         AnalysisAccessGrant.objects.filter(grantee=requester).update(
             expires_at=timezone.now() - timedelta(seconds=1)

@@ -30,7 +30,7 @@ from interlock.checkpoints.models import AnalysisAccessGrant
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.core.errors import ApplicationError, NotFound, PolicyDenied
 from tests.interlock.analyses.test_pipeline import _reset_connections, _start_worker, _wait
-from tests.interlock.builders import PASSWORD
+from tests.interlock.builders import PASSWORD, principal_for
 
 P = 7
 SPEC = {
@@ -54,7 +54,7 @@ FAST = {"num_chains": 2, "num_draws": 30, "num_burnin": 5, "step_size": 1e-5, "b
 
 def _upload(network, api_client_for, owner, steward, *, position: int, level: int = 3, approve: bool = True):
     checkpoint = checkpoint_register(
-        actor=owner, name=f"step {position}", spec=SPEC, series="modadd", position=position
+        actor=principal_for(owner), name=f"step {position}", spec=SPEC, series="modadd", position=position
     )
     model = zoo.build(SPEC, generator=torch.Generator().manual_seed(position))
     response = api_client_for(owner).generic(
@@ -67,7 +67,7 @@ def _upload(network, api_client_for, owner, steward, *, position: int, level: in
     checkpoint.refresh_from_db()
     if approve:
         checkpoint_approve(
-            actor=steward,
+            actor=principal_for(steward),
             checkpoint_uuid=checkpoint.uuid,
             access_level=level,
             expires_at=timezone.now() + timedelta(days=1),
@@ -79,9 +79,7 @@ def _upload(network, api_client_for, owner, steward, *, position: int, level: in
 def _lab(network, api_client_for, *, approve_all: bool = True):
     org = network.org()
     owner = network.person(org, clearance=1, password=PASSWORD)
-    owner.is_verified = lambda: True
     steward = network.person(steward=True)
-    steward.is_verified = lambda: True
     series = [
         _upload(network, api_client_for, owner, steward, position=index, approve=approve_all or index < 2)
         for index in range(3)
@@ -165,11 +163,15 @@ def test_a_series_kind_needs_every_checkpoint_approved_and_a_fitting_dataset(
     _, owner, _, series = _lab(network, api_client_for, approve_all=False)
     with pytest.raises(PolicyDenied, match="step 2"):
         analysis_request_create(
-            actor=owner, checkpoint_uuid=series[0].uuid, kind="llc_trajectory", params=FAST, dataset=DATASET
+            actor=principal_for(owner),
+            checkpoint_uuid=series[0].uuid,
+            kind="llc_trajectory",
+            params=FAST,
+            dataset=DATASET,
         )
     with pytest.raises(ApplicationError, match="does not fit"):
         analysis_request_create(
-            actor=owner,
+            actor=principal_for(owner),
             checkpoint_uuid=series[0].uuid,
             kind="grokking_progress",
             params={},
@@ -177,7 +179,7 @@ def test_a_series_kind_needs_every_checkpoint_approved_and_a_fitting_dataset(
         )
     with pytest.raises(ApplicationError, match="dataset parameters"):
         analysis_request_create(
-            actor=owner,
+            actor=principal_for(owner),
             checkpoint_uuid=series[0].uuid,
             kind="llc",
             params=FAST,
@@ -193,11 +195,15 @@ def test_cancel_by_the_requester_only_and_never_twice(
     org, owner, _, series = _lab(network, api_client_for)
     with django_capture_on_commit_callbacks(execute=False):
         request = analysis_request_create(
-            actor=owner, checkpoint_uuid=series[0].uuid, kind="llc", params=FAST, dataset=DATASET
+            actor=principal_for(owner),
+            checkpoint_uuid=series[0].uuid,
+            kind="llc",
+            params=FAST,
+            dataset=DATASET,
         )
     colleague = network.person(org, clearance=1, password=PASSWORD)
     with pytest.raises(PolicyDenied):
-        analysis_cancel(actor=colleague, request=request)
+        analysis_cancel(actor=principal_for(colleague), analysis_uuid=request.uuid)
     stranger = network.signed_in_client(network.person(clearance=3, password=PASSWORD))
     assert stranger.post(f"/analyses/{request.uuid}/cancel/").status_code == 404
     assert (
@@ -222,7 +228,11 @@ def test_another_organisation_analyses_only_after_the_owner_admin_approves(
     target = series[0]
     with pytest.raises(NotFound):
         analysis_request_create(
-            actor=outsider, checkpoint_uuid=target.uuid, kind="llc", params=FAST, dataset=DATASET
+            actor=principal_for(outsider),
+            checkpoint_uuid=target.uuid,
+            kind="llc",
+            params=FAST,
+            dataset=DATASET,
         )
     asks = api_client_for(outsider)
     reason = {"reason": "We want to compare its LLC curve with ours."}
@@ -268,7 +278,11 @@ def test_another_organisation_analyses_only_after_the_owner_admin_approves(
     AnalysisAccessGrant.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(NotFound):
         analysis_request_create(
-            actor=outsider, checkpoint_uuid=target.uuid, kind="llc", params=FAST, dataset=DATASET
+            actor=principal_for(outsider),
+            checkpoint_uuid=target.uuid,
+            kind="llc",
+            params=FAST,
+            dataset=DATASET,
         )
     assert {"ANALYSIS_ACCESS_REQUESTED", "ANALYSIS_ACCESS_DECIDED"} <= set(
         AuditEvent.objects.values_list("event", flat=True)
@@ -332,7 +346,11 @@ def test_results_go_wider_only_after_two_stewards_of_other_organisations_approve
     org, owner, _steward, series = _lab(network, api_client_for)
     with django_capture_on_commit_callbacks(execute=False):
         request = analysis_request_create(
-            actor=owner, checkpoint_uuid=series[0].uuid, kind="llc", params=FAST, dataset=DATASET
+            actor=principal_for(owner),
+            checkpoint_uuid=series[0].uuid,
+            kind="llc",
+            params=FAST,
+            dataset=DATASET,
         )
     AnalysisRequest.objects.filter(pk=request.pk).update(state="succeeded")
     result = AnalysisResult(request=request)

@@ -23,6 +23,7 @@ from interlock.crypto.keyring import KeyDestroyed, key_provider
 from interlock.crypto.keys import data_key_open
 from interlock.crypto.models import KeyRotation, KeyState, OrgKeyVersion
 from interlock.crypto.services import org_key_rotate, org_key_rotation_run, org_key_shred_confirm
+from tests.interlock.builders import principal_for
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -75,11 +76,11 @@ def test_shredding_needs_two_stewards_and_makes_artifacts_unreadable(network, ap
     rotation = org_key_rotate(org=org)  # v3 active, v2 decrypt-only until re-wrapped; don't run it
     first, second = network.person(steward=True), network.person(steward=True)
     with pytest.raises(InvalidState):
-        org_key_shred_confirm(org=org, version=3, steward=first)
-    org_key_shred_confirm(org=org, version=2, steward=first)
+        org_key_shred_confirm(org=org, version=3, steward=principal_for(first))
+    org_key_shred_confirm(org=org, version=2, steward=principal_for(first))
     assert OrgKeyVersion.objects.get(organisation=org, version=2).state == KeyState.DECRYPT_ONLY
     assert _download(client, meta["id"]) == b"to be forgotten"
-    org_key_shred_confirm(org=org, version=2, steward=second)
+    org_key_shred_confirm(org=org, version=2, steward=principal_for(second))
     assert OrgKeyVersion.objects.get(organisation=org, version=2).state == KeyState.DESTROYED
     assert Artifact.objects.get(uuid=meta["id"]).state == ArtifactState.SHREDDED
     response = client.get(f"/api/v1/artifacts/{meta['id']}/content/")

@@ -35,7 +35,7 @@ from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import Checkpoint
 from interlock.findings.models import Comment, Finding
 from interlock.network.models import SharingGroup
-from tests.interlock.builders import PASSWORD, finding_shared_with_own_org, sharing_group_of
+from tests.interlock.builders import PASSWORD, finding_shared_with_own_org, principal_for, sharing_group_of
 
 pytestmark = pytest.mark.django_db
 
@@ -263,7 +263,9 @@ def test_audit_rows_hold_no_content_and_no_secret(network, api_client_for) -> No
         format="json",
     )
     assert suspended.status_code == 200, suspended.content
-    token = api_token_create(actor=lab.admin, name=CANARIES["token name"], scopes=["read"], days=1)
+    token = api_token_create(
+        actor=principal_for(lab.admin), name=CANARIES["token name"], scopes=["read"], days=1
+    )
     browser = network.signed_in_client(lab.admin)  # a real sign-in: password and TOTP code
     assert browser.get("/network/").status_code == 200
 

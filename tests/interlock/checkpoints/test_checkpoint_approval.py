@@ -17,6 +17,7 @@ from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import Checkpoint, CheckpointApproval
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_current_approval
 from interlock.core.errors import ApplicationError, NotFound, PolicyDenied
+from tests.interlock.builders import principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -58,9 +59,8 @@ def _register_and_upload(lab) -> tuple[dict, bytes]:
 
 def _approve(lab, checkpoint_id: str, sha256: str, *, level: int = 3, steward=None, days: int = 30):
     steward = steward or lab["steward"]
-    steward.is_verified = lambda: True
     return checkpoint_approve(
-        actor=steward,
+        actor=principal_for(steward),
         checkpoint_uuid=checkpoint_id,
         access_level=level,
         expires_at=timezone.now() + timedelta(days=days),
@@ -101,10 +101,9 @@ def test_approval_rules_steward_not_uploader_and_exact_hash(lab) -> None:
         _approve(lab, checkpoint["id"], "0" * 64)
     assert "sha256" in wrong_hash.value.extra
     colleague = lab["colleague"]
-    colleague.is_verified = lambda: True
     with pytest.raises(PolicyDenied):
         checkpoint_approve(
-            actor=colleague,
+            actor=principal_for(colleague),
             checkpoint_uuid=checkpoint["id"],
             access_level=3,
             expires_at=timezone.now() + timedelta(days=1),

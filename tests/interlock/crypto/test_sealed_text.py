@@ -10,6 +10,7 @@ from interlock.crypto.keys import org_key_create
 from interlock.crypto.models import KeyState
 from interlock.crypto.services import org_key_shred_confirm
 from interlock_wire import IntegrityError
+from tests.interlock.builders import principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -62,9 +63,13 @@ def test_rotation_rewraps_findings_and_comments_so_the_old_version_can_be_shredd
     )
 
     author = network.person(clearance=1)
-    finding = finding_create(actor=author, title="Rotating title", body="Rotating body", label="amber")
-    finding_share(actor=author, finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True))
-    comment_create(actor=author, finding_uuid=finding.uuid, body="a comment")
+    finding = finding_create(
+        actor=principal_for(author), title="Rotating title", body="Rotating body", label="amber"
+    )
+    finding_share(
+        actor=principal_for(author), finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True)
+    )
+    comment_create(actor=principal_for(author), finding_uuid=finding.uuid, body="a comment")
     org = author.organisation
     rotation = org_key_rotation_run(rotation_id=org_key_rotate(org=org).pk)
     revision = FindingRevision.objects.get(finding=finding)
@@ -76,5 +81,5 @@ def test_rotation_rewraps_findings_and_comments_so_the_old_version_can_be_shredd
     assert rotation.rewrapped >= 2
     org_key_shred_confirm(org=org, version=1, steward=network.person(steward=True))
     org_key_shred_confirm(org=org, version=1, steward=network.person(steward=True))
-    _, text = finding_read(actor=author, finding_uuid=finding.uuid)
+    _, text = finding_read(actor=principal_for(author), finding_uuid=finding.uuid)
     assert (text.title, text.body) == ("Rotating title", "Rotating body")

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from interlock.findings.services import Audience, finding_create, finding_share
+from tests.interlock.builders import principal_for
 
 SECRET = "SECRET-PASSAGE: the exact training recipe"
 ASSESSMENT = {
@@ -25,14 +26,16 @@ def lab(network: Any) -> dict[str, Any]:
     coauthor = network.person(owner, clearance=1)
     colleague = network.person(owner, clearance=1)
     finding = finding_create(
-        actor=author,
+        actor=principal_for(author),
         title="Induction heads form at the loss bump",
         body=f"The bump coincides with the induction score.\n\n{SECRET}\n\nMore detail.",
         label="amber",
         hazard_tier=0,
     )
     finding.authors.add(coauthor)
-    finding_share(actor=author, finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True))
+    finding_share(
+        actor=principal_for(author), finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True)
+    )
     finding.refresh_from_db()
     return {
         "network": network,

@@ -17,6 +17,7 @@ from interlock.core.errors import ApplicationError, PolicyDenied
 from interlock.disclosure import transitions
 from interlock.disclosure.models import CaseState, DisclosureCase, EmbargoState, PublicRelease
 from interlock.findings.services import finding_withdraw
+from tests.interlock.builders import principal_for
 from tests.interlock.disclosure.conftest import ASSESSMENT, SECRET, redacted_body
 
 
@@ -25,7 +26,7 @@ def _approved(
 ) -> DisclosureCase:
     until = timezone.now() + timedelta(days=embargo_days) if embargo_days else None
     case = transitions.case_open(
-        actor=lab["author"],
+        actor=principal_for(lab["author"]),
         finding_uuid=lab["finding"].uuid,
         target=target,
         rationale="Worth publishing with the recipe removed.",
@@ -34,11 +35,18 @@ def _approved(
         embargo_until=until,
     )
     if until is not None:
-        transitions.case_embargo(actor=lab["steward_b"], case_uuid=case.uuid, action="embargo_accept")
+        transitions.case_embargo(
+            actor=principal_for(lab["steward_b"]), case_uuid=case.uuid, action="embargo_accept"
+        )
     for person in (lab["b1"], lab["c1"]):
-        transitions.case_assign(actor=lab["steward_b"], case_uuid=case.uuid, person_uuid=person.uuid)
+        transitions.case_assign(
+            actor=principal_for(lab["steward_b"]), case_uuid=case.uuid, person_uuid=person.uuid
+        )
         transitions.case_vote(
-            actor=person, case_uuid=case.uuid, choice="approve", rationale="Approved as redacted."
+            actor=principal_for(person),
+            case_uuid=case.uuid,
+            choice="approve",
+            rationale="Approved as redacted.",
         )
     case.refresh_from_db()
     assert case.state == CaseState.APPROVED
@@ -92,7 +100,9 @@ def test_a_release_missed_while_the_scheduler_was_down_happens_on_its_next_run(l
 @pytest.mark.django_db
 def test_a_withdrawn_finding_is_never_released(lab: dict[str, Any]) -> None:
     case = _approved(lab)
-    finding_withdraw(actor=lab["author"], finding_uuid=lab["finding"].uuid, reason="found a flaw")
+    finding_withdraw(
+        actor=principal_for(lab["author"]), finding_uuid=lab["finding"].uuid, reason="found a flaw"
+    )
     assert transitions.release_due() == {"released": 0, "held": 1}
     case.refresh_from_db()
     assert case.state == CaseState.WITHDRAWN and not PublicRelease.objects.exists()
@@ -118,13 +128,13 @@ def test_embargo_machine_max_length_and_early_end_only_by_a_steward_with_a_reaso
     assert case.embargo_state == EmbargoState.ACTIVE
     with pytest.raises(ApplicationError):
         transitions.case_embargo(
-            actor=lab["author"],
+            actor=principal_for(lab["author"]),
             case_uuid=case.uuid,
             action="embargo_revise",
             until=timezone.now() + timedelta(days=365),
         )
     transitions.case_embargo(
-        actor=lab["author"],
+        actor=principal_for(lab["author"]),
         case_uuid=case.uuid,
         action="embargo_revise",
         until=timezone.now() + timedelta(days=20),
@@ -132,12 +142,20 @@ def test_embargo_machine_max_length_and_early_end_only_by_a_steward_with_a_reaso
     assert transitions.release_due()["released"] == 0  # the old end time still holds while revising
     with pytest.raises(PolicyDenied):
         transitions.case_embargo(
-            actor=lab["author"], case_uuid=case.uuid, action="embargo_end", reason="I want it out"
+            actor=principal_for(lab["author"]),
+            case_uuid=case.uuid,
+            action="embargo_end",
+            reason="I want it out",
         )
     with pytest.raises(ApplicationError):
-        transitions.case_embargo(actor=lab["steward_b"], case_uuid=case.uuid, action="embargo_end", reason="")
+        transitions.case_embargo(
+            actor=principal_for(lab["steward_b"]), case_uuid=case.uuid, action="embargo_end", reason=""
+        )
     transitions.case_embargo(
-        actor=lab["steward_b"], case_uuid=case.uuid, action="embargo_end", reason="Already public elsewhere."
+        actor=principal_for(lab["steward_b"]),
+        case_uuid=case.uuid,
+        action="embargo_end",
+        reason="Already public elsewhere.",
     )
     assert transitions.release_due()["released"] == 1
 
@@ -145,16 +163,21 @@ def test_embargo_machine_max_length_and_early_end_only_by_a_steward_with_a_reaso
 @pytest.mark.django_db
 def test_ending_an_embargo_never_publishes_an_unapproved_case(lab: dict[str, Any]) -> None:
     case = transitions.case_open(
-        actor=lab["author"],
+        actor=principal_for(lab["author"]),
         finding_uuid=lab["finding"].uuid,
         target="public",
         rationale="Worth publishing with the recipe removed.",
         assessment=ASSESSMENT,
         embargo_until=timezone.now() + timedelta(days=3),
     )
-    transitions.case_embargo(actor=lab["steward_b"], case_uuid=case.uuid, action="embargo_accept")
     transitions.case_embargo(
-        actor=lab["steward_b"], case_uuid=case.uuid, action="embargo_end", reason="Ended early."
+        actor=principal_for(lab["steward_b"]), case_uuid=case.uuid, action="embargo_accept"
+    )
+    transitions.case_embargo(
+        actor=principal_for(lab["steward_b"]),
+        case_uuid=case.uuid,
+        action="embargo_end",
+        reason="Ended early.",
     )
     assert transitions.release_due() == {"released": 0, "held": 0}
     assert not PublicRelease.objects.exists()

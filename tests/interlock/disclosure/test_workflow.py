@@ -16,6 +16,7 @@ from interlock.disclosure import transitions
 from interlock.disclosure.models import CaseState, DecisionRecord, DisclosureCase, PriorAffiliation
 from interlock.findings.models import Finding
 from interlock.findings.services import finding_revise, revision_text
+from tests.interlock.builders import principal_for
 from tests.interlock.disclosure.conftest import ASSESSMENT, SECRET, redacted_body
 
 pytestmark = pytest.mark.django_db
@@ -100,9 +101,14 @@ def test_review_by_another_org_approves_and_the_scheduler_releases_only_the_reda
 
 def test_the_decision_record_cannot_be_changed_even_in_sql(lab: dict[str, Any], api_client_for: Any) -> None:
     case = _open(lab, api_client_for)
-    transitions.case_assign(actor=lab["steward_b"], case_uuid=case["id"], person_uuid=lab["b1"].uuid)
+    transitions.case_assign(
+        actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=lab["b1"].uuid
+    )
     transitions.case_vote(
-        actor=lab["b1"], case_uuid=case["id"], choice="approve", rationale="Fine to widen this."
+        actor=principal_for(lab["b1"]),
+        case_uuid=case["id"],
+        choice="approve",
+        rationale="Fine to widen this.",
     )
     record = DecisionRecord.objects.get()
     for statement in (
@@ -127,7 +133,9 @@ def test_conflicted_reviewers_comment_but_never_vote_and_conflicts_are_rechecked
         person=lab["c1"], organisation=lab["owner"], ended_on=(timezone.now() - timedelta(days=200)).date()
     )
     for person in (lab["c1"], lab["b1"]):
-        transitions.case_assign(actor=lab["steward_b"], case_uuid=case["id"], person_uuid=person.uuid)
+        transitions.case_assign(
+            actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=person.uuid
+        )
     conflicted = api_client_for(lab["c1"])
     assert _act(conflicted, case, "comment", body="I worked there; no vote from me.").status_code == 200
     refused = _act(conflicted, case, "vote", choice="approve", rationale="Looks fine to me, honestly.")
@@ -153,27 +161,37 @@ def test_a_new_revision_moves_the_pin_and_lapses_earlier_votes(
 ) -> None:
     case = _open(lab, api_client_for, target="public")
     for person in (lab["b1"], lab["c1"]):
-        transitions.case_assign(actor=lab["steward_b"], case_uuid=case["id"], person_uuid=person.uuid)
+        transitions.case_assign(
+            actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=person.uuid
+        )
     transitions.case_vote(
-        actor=lab["b1"], case_uuid=case["id"], choice="approve", rationale="Redaction is enough."
+        actor=principal_for(lab["b1"]),
+        case_uuid=case["id"],
+        choice="approve",
+        rationale="Redaction is enough.",
     )
     with pytest.raises(InvalidState):
-        transitions.case_repin(actor=lab["author"], case_uuid=case["id"])  # no new revision yet
+        transitions.case_repin(
+            actor=principal_for(lab["author"]), case_uuid=case["id"]
+        )  # no new revision yet
     finding_revise(
-        actor=lab["author"],
+        actor=principal_for(lab["author"]),
         finding_uuid=lab["finding"].uuid,
         title="Induction heads, v2",
         body=f"v2\n{SECRET}",
     )
-    transitions.case_repin(actor=lab["author"], case_uuid=case["id"], redacted_body="v2")
+    transitions.case_repin(actor=principal_for(lab["author"]), case_uuid=case["id"], redacted_body="v2")
     transitions.case_vote(
-        actor=lab["c1"], case_uuid=case["id"], choice="approve", rationale="Approve the v2 text."
+        actor=principal_for(lab["c1"]),
+        case_uuid=case["id"],
+        choice="approve",
+        rationale="Approve the v2 text.",
     )
     row = DisclosureCase.objects.get(uuid=case["id"])
     assert row.pinned_revision.number == 2
     assert row.state == CaseState.REVIEW  # b1's vote lapsed: one live approval, public needs two
     transitions.case_vote(
-        actor=lab["b1"], case_uuid=case["id"], choice="approve", rationale="Still fine for v2."
+        actor=principal_for(lab["b1"]), case_uuid=case["id"], choice="approve", rationale="Still fine for v2."
     )
     row.refresh_from_db()
     assert row.state == CaseState.APPROVED
@@ -182,14 +200,22 @@ def test_a_new_revision_moves_the_pin_and_lapses_earlier_votes(
 def test_a_steward_reject_vetoes_a_public_release(lab: dict[str, Any], api_client_for: Any) -> None:
     case = _open(lab, api_client_for, target="public")
     for person in (lab["b1"], lab["c1"], lab["steward_c"]):
-        transitions.case_assign(actor=lab["steward_b"], case_uuid=case["id"], person_uuid=person.uuid)
+        transitions.case_assign(
+            actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=person.uuid
+        )
     transitions.case_vote(
-        actor=lab["steward_c"], case_uuid=case["id"], choice="reject", rationale="Too enabling in public."
+        actor=principal_for(lab["steward_c"]),
+        case_uuid=case["id"],
+        choice="reject",
+        rationale="Too enabling in public.",
     )
     assert DisclosureCase.objects.get(uuid=case["id"]).state == CaseState.REJECTED
     with pytest.raises(InvalidState):
         transitions.case_vote(
-            actor=lab["b1"], case_uuid=case["id"], choice="approve", rationale="Too late to approve."
+            actor=principal_for(lab["b1"]),
+            case_uuid=case["id"],
+            choice="approve",
+            rationale="Too late to approve.",
         )
 
 
@@ -216,7 +242,9 @@ def test_only_authors_open_only_stewards_assign_and_bad_input_is_a_clear_400(
         author.post("/api/v1/disclosures/", body, format="json").status_code == 409
     )  # one open case per finding
     with pytest.raises(PolicyDenied):
-        transitions.case_assign(actor=lab["b2"], case_uuid=case["id"], person_uuid=lab["b1"].uuid)
+        transitions.case_assign(
+            actor=principal_for(lab["b2"]), case_uuid=case["id"], person_uuid=lab["b1"].uuid
+        )
     stranger = api_client_for(lab["c1"])
     assert stranger.get(f"/api/v1/disclosures/{case['id']}/").status_code == 404
     assert _act(stranger, case, "vote", choice="approve", rationale="I am not a reviewer.").status_code == 404

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from interlock.core.markdown import render_markdown
 from interlock.findings.models import Finding
 from interlock.findings.services import Audience, finding_create, finding_share
-from tests.interlock.builders import PASSWORD
+from tests.interlock.builders import PASSWORD, principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -88,9 +88,12 @@ def test_author_creates_shares_and_attaches_through_the_pages(network) -> None:
 
 def test_the_list_never_shows_what_the_viewer_may_not_read(network) -> None:
     author = network.person(password=PASSWORD, clearance=1)
-    author.is_verified = lambda: True
-    secret = finding_create(actor=author, title="CANARY-PAGE-9 hidden", body="x", label="amber")
-    finding_share(actor=author, finding_uuid=secret.uuid, label="amber", audience=Audience(own_org=True))
+    secret = finding_create(
+        actor=principal_for(author), title="CANARY-PAGE-9 hidden", body="x", label="amber"
+    )
+    finding_share(
+        actor=principal_for(author), finding_uuid=secret.uuid, label="amber", audience=Audience(own_org=True)
+    )
     outsider = network.signed_in_client(network.person(password=PASSWORD, clearance=3))
     for page in ("/findings/", "/findings/?q=CANARY", f"/findings/{secret.uuid}/"):
         assert b"CANARY-PAGE-9" not in outsider.get(page).content
@@ -107,8 +110,7 @@ def test_sharing_red_needs_a_recent_reauthentication(network) -> None:
     from interlock.accounts.middleware import SESSION_REAUTH
 
     author = network.person(password=PASSWORD, clearance=1)
-    author.is_verified = lambda: True
-    finding = finding_create(actor=author, title="Dangerous", body="x", label="red")
+    finding = finding_create(actor=principal_for(author), title="Dangerous", body="x", label="red")
     client = network.signed_in_client(author)
     session = client.session
     session[SESSION_REAUTH] = (timezone.now() - timedelta(minutes=11)).isoformat()

@@ -15,6 +15,7 @@ from interlock.findings.models import Finding, Notification
 from interlock.findings.notifications import notify_finding
 from interlock.findings.services import Audience, finding_share
 from interlock.network.models import SharingGroup
+from tests.interlock.builders import principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -122,11 +123,13 @@ def test_inconsistent_label_and_audience_is_refused(world, api_client_for, label
 def test_red_with_an_organisation_audience_is_refused_by_the_service(world) -> None:
     from interlock.core.errors import ApplicationError
 
-    world["author"].is_verified = lambda: True
     finding = services_create(world["author"])
     with pytest.raises(ApplicationError) as refused:
         finding_share(
-            actor=world["author"], finding_uuid=finding.uuid, label="red", audience=Audience(own_org=True)
+            actor=principal_for(world["author"]),
+            finding_uuid=finding.uuid,
+            label="red",
+            audience=Audience(own_org=True),
         )
     assert "audience_own_org" in refused.value.extra
 
@@ -134,7 +137,7 @@ def test_red_with_an_organisation_audience_is_refused_by_the_service(world) -> N
 def services_create(author):
     from interlock.findings.services import finding_create
 
-    return finding_create(actor=author, title="t", body="b", label="red")
+    return finding_create(actor=principal_for(author), title="t", body="b", label="red")
 
 
 def test_red_reads_are_audited_and_authors_see_the_readers(world, api_client_for) -> None:
@@ -142,8 +145,9 @@ def test_red_reads_are_audited_and_authors_see_the_readers(world, api_client_for
     finding_id = _create(author, label="red")
     refused = _share(author, finding_id, label="red")
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "reauthentication_required"
-    world["author"].is_verified = lambda: True
-    finding_share(actor=world["author"], finding_uuid=finding_id, label="red", audience=Audience())
+    finding_share(
+        actor=principal_for(world["author"]), finding_uuid=finding_id, label="red", audience=Audience()
+    )
     grant = author.post(
         f"/api/v1/findings/{finding_id}/grants/",
         {

@@ -22,7 +22,7 @@ from interlock.accounts.mfa import totp_code
 from interlock.accounts.middleware import SESSION_REAUTH
 from interlock.accounts.models import Person, Role
 from interlock.audit.models import AuditEvent
-from tests.interlock.builders import PASSWORD
+from tests.interlock.builders import PASSWORD, principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,9 @@ def test_invitation_refuses_short_and_common_passwords_and_stores_argon2id(netwo
 
     org = network.org()
     admin = network.person(org, role=Role.ORG_ADMIN)
-    secret = invitation_create(actor=admin, org_uuid=org.uuid, email="joiner@example.org").secret
+    secret = invitation_create(
+        actor=principal_for(admin), org_uuid=org.uuid, email="joiner@example.org"
+    ).secret
     client = Client()
     short = client.post(f"/join/{secret}/", {"display_name": "J", "password": "abcdefghijk"})
     assert short.status_code == 400 and b"at least 12 characters" in short.content

@@ -13,7 +13,7 @@ from interlock.accounts.mfa import totp_code
 from interlock.accounts.middleware import SESSION_SEEN, SESSION_STARTED
 from interlock.accounts.models import AgreementAcceptance, Role
 from interlock.network.models import OrganisationStatus
-from tests.interlock.builders import PASSWORD
+from tests.interlock.builders import PASSWORD, principal_for
 
 pytestmark = pytest.mark.django_db
 
@@ -178,7 +178,7 @@ def test_invitation_is_single_use(network) -> None:
 
     org = network.org()
     admin = network.person(org, role=Role.ORG_ADMIN)
-    issued = invitation_create(actor=admin, org_uuid=org.uuid, email="new@example.org")
+    issued = invitation_create(actor=principal_for(admin), org_uuid=org.uuid, email="new@example.org")
     client = Client()
     weak = client.post(f"/join/{issued.secret}/", {"display_name": "New", "password": "short"})
     assert weak.status_code == 400
