@@ -107,14 +107,10 @@ def approval_rule(principal: Principal, action: Action, approval: CheckpointAppr
 
 
 def analysis_access_rule(principal: Principal, action: Action, grant: AnalysisAccessGrant) -> Decision:
-    """The requester sees their own request; cleared owner admins see and decide pending ones."""
-    person = principal.person
+    """Cleared owner admins see and decide requests; to anyone else (the requester included,
+    who was answered the same whether the checkpoint exists) a request looks like nothing."""
     checkpoint = grant.checkpoint
     if action == Action.VIEW:
-        if grant.grantee_id == person.pk:
-            if not clearance_allows(person, checkpoint.hazard_tier):
-                return deny("clearance below the checkpoint's hazard tier")
-            return allow("the requester")
         return checkpoint_rule(principal, Action.DECIDE_ANALYSIS_ACCESS, checkpoint)
     if action in (Action.DECIDE_ANALYSIS_ACCESS, Action.GRANT):
         decider = checkpoint_rule(principal, Action.DECIDE_ANALYSIS_ACCESS, checkpoint)
@@ -151,11 +147,10 @@ def visible_analysis_access(
     principal: Principal, queryset: QuerySet[AnalysisAccessGrant]
 ) -> QuerySet[AnalysisAccessGrant]:
     person = principal.person
-    decidable = Q(pk__in=[])
-    if person.role == Role.ORG_ADMIN:
-        decidable = Q(checkpoint__owner_org_id=person.organisation_id)
-    return queryset.filter(checkpoint__hazard_tier__lte=max_visible_tier(person)).filter(
-        Q(grantee_id=person.pk) | decidable
+    if person.role != Role.ORG_ADMIN:
+        return queryset.none()
+    return queryset.filter(
+        checkpoint__owner_org_id=principal.organisation_id, checkpoint__hazard_tier__lte=max_visible_tier(person)
     )
 
 
@@ -218,7 +213,7 @@ policy.register(
     filter_=visible_analysis_access,
     actions=(Action.VIEW, Action.DECIDE_ANALYSIS_ACCESS, Action.GRANT),
     axes="its checkpoint's; approver and grantee both need clearance ≥ the tier, re-checked at use",
-    audience="the requester while cleared, and the owner organisation's admins cleared for the tier",
+    audience="the owner organisation's admins cleared for the tier",
 )
 register_parent(
     "checkpoint",

@@ -182,7 +182,7 @@ def analysis_access_pending(*, actor: Principal) -> QuerySet[AnalysisAccessGrant
     queryset = AnalysisAccessGrant.objects.select_related("checkpoint", "grantee__organisation").filter(
         state=AnalysisAccessState.PENDING
     )
-    return visible(actor, queryset).exclude(grantee_id=actor.pk)
+    return visible(actor, queryset)
 
 
 def analysis_access_decide(
