@@ -58,7 +58,9 @@ def _checkpoint(owner: Any, steward: Any, api_client_for: Any, name: str, tier: 
 
 def _finished(actor: Any, checkpoint: Any, capture: Any) -> AnalysisRequest:
     with capture(execute=False):
-        request = analysis_request_create(actor=actor, checkpoint_uuid=checkpoint.uuid, kind="llc", params={})
+        request = analysis_request_create(
+            actor=principal_for(actor), checkpoint_uuid=checkpoint.uuid, kind="llc", params={}
+        )
     AnalysisRequest.objects.filter(pk=request.pk).update(state="succeeded")
     request.refresh_from_db()
     result = AnalysisResult(request=request)

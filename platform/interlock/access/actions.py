@@ -53,6 +53,7 @@ class Action(StrEnum):
     ACCEPT_EMBARGO = "accept_embargo"
     END_EMBARGO = "end_embargo"
     SEE_REVIEWER_NAMES = "see_reviewer_names"
+    VETO = "veto"  # a reject that vetoes a public release (asked of the voter)
     # the network as a whole
     VIEW_AUDIT = "view_audit"
     APPLY_ORGANISATION = "apply_organisation"
@@ -71,6 +72,7 @@ READ_ACTIONS = frozenset(
         Action.VIEW_AUDIT,
         Action.SEE_REVIEWER_NAMES,
         Action.LIST_OPEN_CALLS,
+        Action.VET,
     }
 )
 ANALYSE_ACTIONS = frozenset({Action.ANALYSE})

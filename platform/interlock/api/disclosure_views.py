@@ -10,12 +10,13 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from interlock.access import sees
 from interlock.access.lookups import parse_uuid
 from interlock.access.principal import Principal
 from interlock.accounts.models import TokenScope
 from interlock.accounts.requests import principal_of
 from interlock.api.serializers import StrictSerializer, validated_input
-from interlock.core.errors import ApplicationError, NotFound
+from interlock.core.errors import ApplicationError
 from interlock.disclosure import transitions
 from interlock.disclosure.access import access_case_by_id, open_calls, visible_cases
 from interlock.disclosure.models import DisclosureCase, Target, VoteChoice
@@ -43,7 +44,7 @@ class OpenInput(StrictSerializer):
 
 
 class ActionInput(StrictSerializer):
-    principal = serializers.UUIDField(required=False)
+    person = serializers.UUIDField(required=False)
     choice = serializers.ChoiceField(choices=VoteChoice.values, required=False)
     rationale = serializers.CharField(max_length=10_000, required=False, default="")
     relation = serializers.CharField(max_length=500, required=False, default="")
@@ -171,13 +172,11 @@ class DisclosureActionApi(GenericAPIView):
     def post(self, request: Request, case_id: str, action: str) -> Response:
         principal = principal_of(request)
         perform(principal, case_id, action, validated_input(ActionInput, request))
-        try:
-            return Response(case_body(access_case_by_id(principal, case_id), principal))
-        except NotFound:
-            # e.g. the vote that met the quorum also ended this reviewer's access to the case
-            state = (
-                DisclosureCase.objects.filter(uuid=parse_uuid(case_id))
-                .values_list("state", flat=True)
-                .first()
-            )
-            return Response({"id": case_id, "state": state, "detail": "Your access to this case has ended."})
+        case = DisclosureCase.objects.filter(uuid=parse_uuid(case_id)).first()
+        if case is not None and principal.reads_content and sees(principal, case):
+            return Response(case_body(case, principal))
+        # a token that may not read gets no content back; and e.g. the vote that met the quorum
+        # also ended this reviewer's access to the case
+        state = case.state if case is not None else None
+        detail = "Done." if case is not None and sees(principal, case) else "Your access to this case has ended."
+        return Response({"id": case_id, "state": state, "detail": detail})

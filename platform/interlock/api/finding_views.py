@@ -22,7 +22,8 @@ from interlock.core.errors import NotFound
 from interlock.findings import services
 from interlock.findings.access import access_finding_by_id
 from interlock.findings.models import Capability, Finding, FindingState, Label, Notification
-from interlock.findings.selectors import FindingFilters, finding_list, finding_titles
+from interlock.findings.read_audit import record_content_read
+from interlock.findings.selectors import FindingFilters, finding_list, finding_titles, group_receivers
 from interlock.findings.services import Audience, comment_text, revision_text
 
 
@@ -48,7 +49,7 @@ class ShareInput(StrictSerializer):
 
 
 class GrantInput(StrictSerializer):
-    principal = serializers.UUIDField()
+    person = serializers.UUIDField()
     capability = serializers.ChoiceField(choices=Capability.choices)
     expires_at = serializers.DateTimeField()
     reason = serializers.CharField(max_length=500)
@@ -142,6 +143,8 @@ class FindingDetailApi(GenericAPIView):
                 "own_org": finding.audience_own_org,
                 "network": finding.audience_network,
                 "groups": [str(g.uuid) for g in finding.audience_groups.all()],
+                # who the groups reach: the organisations bound when it was shared, still in the group
+                "group_organisations": group_receivers(finding),
             }
         return Response(body)
 
@@ -177,15 +180,18 @@ class FindingRevisionDetailApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_revision_read", responses=dict)
     def get(self, request: Request, finding_id: str, number: int) -> Response:
-        finding = access_finding_by_id(principal_of(request), finding_id, action=Action.VIEW)
+        principal = principal_of(request)
+        finding = access_finding_by_id(principal, finding_id, action=Action.VIEW)
         revision = finding.revisions.filter(number=number).first()
         if revision is None:
             raise NotFound
         text = revision_text(revision, finding)
+        record_content_read(principal, finding, via="revision", revision=number)
         diff = None
         if number > 1:
             previous = finding.revisions.get(number=number - 1)
             diff = services.revision_diff(revision_text(previous, finding), text)
+            record_content_read(principal, finding, via="diff", revision=number - 1)
         return Response(
             {
                 "number": number,
@@ -309,8 +315,10 @@ class FindingCommentsApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_comments_list", responses=dict)
     def get(self, request: Request, finding_id: str) -> Response:
-        finding = access_finding_by_id(principal_of(request), finding_id, action=Action.VIEW)
+        principal = principal_of(request)
+        finding = access_finding_by_id(principal, finding_id, action=Action.VIEW)
         comments = finding.comments.select_related("author", "parent")
+        record_content_read(principal, finding, via="comments", revision=None)
         return Response(
             [
                 {
@@ -361,6 +369,7 @@ class FindingExportApi(GenericAPIView):
             ):
                 continue
             text = revision_text(finding.current_revision, finding)
+            record_content_read(principal, finding, via="export", revision=finding.current_revision.number)
             exported.append(
                 {
                     **finding_summary(finding, text.title),

@@ -150,7 +150,8 @@ def visible_analysis_access(
     if person.role != Role.ORG_ADMIN:
         return queryset.none()
     return queryset.filter(
-        checkpoint__owner_org_id=principal.organisation_id, checkpoint__hazard_tier__lte=max_visible_tier(person)
+        checkpoint__owner_org_id=principal.organisation_id,
+        checkpoint__hazard_tier__lte=max_visible_tier(person),
     )
 
 

@@ -101,6 +101,8 @@ def case_rule(principal: Principal, action: Action, case: DisclosureCase) -> Dec
         return allow("cleared steward") if steward else deny("only a steward cleared for the finding")
     if action == Action.SEE_REVIEWER_NAMES:
         return allow("steward") if steward else deny("reviewers appear under pseudonyms")
+    if action == Action.VETO:
+        return allow("cleared steward") if steward else deny("only a steward's reject is a veto")
     if action == Action.VOTE:
         if not seated or reviewer is None:
             return deny("not a reviewer of this case (or the review time ended)")
@@ -249,6 +251,7 @@ policy.register(
         Action.ACCEPT_EMBARGO,
         Action.END_EMBARGO,
         Action.SEE_REVIEWER_NAMES,
+        Action.VETO,
         Action.VOTE,
         Action.DECLARE_CONFLICT,
         Action.COMMENT,

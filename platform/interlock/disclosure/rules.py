@@ -19,6 +19,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from interlock.access import Action, Principal, can
 from interlock.disclosure.models import DisclosureCase, PriorAffiliation, Reviewer, VoteChoice
 from interlock.findings.models import Finding
 from interlock.network.selectors import network_policy_current
@@ -101,6 +102,6 @@ def quorum_outcome(case: DisclosureCase) -> QuorumOutcome:
         if vote.choice in (VoteChoice.APPROVE, VoteChoice.APPROVE_WITH_CHANGES):
             approvals += 1
             organisations.add(person.organisation_id)
-        elif rule.get("steward_veto") and person.is_steward:
+        elif rule.get("steward_veto") and can(Principal.on_behalf_of(person), Action.VETO, case):
             vetoed = True
     return QuorumOutcome(rule, approvals, len(organisations), vetoed, voters)

@@ -409,9 +409,7 @@ def _add_reviewer(case: DisclosureCase, person: Person, assigned_by: Person | No
     matter here; their account, organisation, clearance and the finding's label do)."""
     seat = can(Principal.on_behalf_of(person), Action.REVIEW, case)
     if not seat:
-        raise ApplicationError(
-            "That person cannot review this case.", {"person": [public_reason(seat.reason)]}
-        )
+        raise PolicyDenied(f"That person cannot review this case: {seat.reason}.")
     if case.reviewers.filter(person=person).exists():
         raise InvalidState("That person already reviews this case.")
     taken = set(case.reviewers.values_list("pseudonym", flat=True))

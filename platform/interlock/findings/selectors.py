@@ -16,8 +16,11 @@ from interlock.access import visible
 from interlock.access.principal import Principal
 from interlock.accounts.models import Person
 from interlock.crypto.keys import key_cache, preload_key_versions
+from interlock.findings.access import group_org_ids
 from interlock.findings.models import Finding, Tag
+from interlock.findings.read_audit import record_content_read
 from interlock.findings.services import revision_text, revision_title
+from interlock.network.models import Organisation
 
 SEARCH_CANDIDATE_LIMIT = 2000
 # Counting every visible row costs a scan of all findings; lists count up to this many and
@@ -108,6 +111,9 @@ def finding_list(
                 if text and (needle in text.title.lower() or needle in text.body.lower() or needle in tags):
                     matches.append(finding)
         page = FindingPage(findings=matches[offset : offset + limit], count=len(matches))
+        for hit in page.findings:  # a search opened these texts: RED and AMBER+STRICT hits are recorded
+            revision = hit.current_revision.number if hit.current_revision else None
+            record_content_read(principal, hit, via="search", revision=revision)
         if facets:
             page.facets = finding_facets(
                 principal=principal, queryset=Finding.objects.filter(pk__in=[f.pk for f in matches])
@@ -125,6 +131,12 @@ def finding_list(
     if facets:
         page.facets = finding_facets(principal=principal, queryset=queryset)
     return page
+
+
+def group_receivers(finding: Finding) -> list[str]:
+    """Names of the organisations the finding's sharing groups reach (bound at share time):
+    the sharing organisation always sees who receives what it shared."""
+    return sorted(Organisation.objects.filter(pk__in=group_org_ids(finding)).values_list("name", flat=True))
 
 
 def finding_titles(findings: list[Finding]) -> dict[int, str]:

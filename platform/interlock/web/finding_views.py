@@ -30,7 +30,7 @@ from interlock.crypto.keys import key_cache
 from interlock.findings import services
 from interlock.findings.models import Capability, FindingState, Label
 from interlock.findings.read_audit import record_content_read
-from interlock.findings.selectors import FindingFilters, finding_list, finding_titles
+from interlock.findings.selectors import FindingFilters, finding_list, finding_titles, group_receivers
 from interlock.findings.services import Audience, comment_text, revision_text
 from interlock.network.selectors import sharing_group_list
 from interlock.web.views import member_required
@@ -144,6 +144,7 @@ def _detail_context(
         context.update(
             groups=list(sharing_group_list(principal=principal)),
             audience_groups={g.pk for g in finding.audience_groups.all()},
+            group_receivers=group_receivers(finding),
             grants=list(finding.grants.select_related("user__organisation", "permission")),
             capabilities=Capability.choices,
             share_labels=[c for c in Label.choices if c[0] != Label.CLEAR],

@@ -104,8 +104,8 @@ def test_shredding_survives_restoring_an_older_database_dump(network, api_client
     subprocess.run(
         [str(pg_bin / "pg_dump"), *common, "-Fc", "-f", str(dump), db["NAME"]], check=True, env=env
     )
-    org_key_shred_confirm(org=org, version=1, steward=network.person(steward=True))
-    org_key_shred_confirm(org=org, version=1, steward=network.person(steward=True))
+    org_key_shred_confirm(org=org, version=1, steward=principal_for(network.person(steward=True)))
+    org_key_shred_confirm(org=org, version=1, steward=principal_for(network.person(steward=True)))
     restored = f"{db['NAME']}_restored"
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{restored}"')

@@ -29,7 +29,7 @@ def lab(network, api_client_for):
     org = network.org()
     uploader = network.person(org, clearance=1, steward=True)
     colleague = network.person(org, clearance=1)
-    steward = network.person(steward=True)
+    steward = network.person(steward=True, clearance=1)  # approvers need clearance ≥ the tier (H1)
     return {
         "org": org,
         "uploader": uploader,

@@ -42,8 +42,8 @@ def test_rotation_rewraps_sealed_text_and_shredding_destroys_it(network) -> None
         sealed_key_version(rewrapped) == 2
         and open_text(org=org, object_id="c:1", sealed=rewrapped) == "comment"
     )
-    org_key_shred_confirm(org=org, version=1, steward=network.person(steward=True))
-    version = org_key_shred_confirm(org=org, version=1, steward=network.person(steward=True))
+    org_key_shred_confirm(org=org, version=1, steward=principal_for(network.person(steward=True)))
+    version = org_key_shred_confirm(org=org, version=1, steward=principal_for(network.person(steward=True)))
     assert version.state == KeyState.DESTROYED
     with pytest.raises(KeyDestroyed):
         open_text(org=org, object_id="c:1", sealed=sealed)
@@ -79,7 +79,7 @@ def test_rotation_rewraps_findings_and_comments_so_the_old_version_can_be_shredd
     )
     assert sealed_key_version(bytes(Comment.objects.get().body_sealed)) == 2
     assert rotation.rewrapped >= 2
-    org_key_shred_confirm(org=org, version=1, steward=network.person(steward=True))
-    org_key_shred_confirm(org=org, version=1, steward=network.person(steward=True))
+    org_key_shred_confirm(org=org, version=1, steward=principal_for(network.person(steward=True)))
+    org_key_shred_confirm(org=org, version=1, steward=principal_for(network.person(steward=True)))
     _, text = finding_read(actor=principal_for(author), finding_uuid=finding.uuid)
     assert (text.title, text.body) == ("Rotating title", "Rotating body")

@@ -160,7 +160,7 @@ def test_no_sequence_of_actions_breaks_the_promises(
                 was_released = DisclosureCase.objects.get(pk=case.pk).state == CaseState.RELEASED
                 try:
                     with transaction.atomic():
-                        _do(lab, case, action, lab[actor_name], lab[other_name], choice)
+                        _do(lab, case, action, principal_for(lab[actor_name]), lab[other_name], choice)
                 except ApplicationError:
                     pass  # refused, and nothing changed
                 finding_state = Finding.objects.get(pk=lab["finding"].pk).state

@@ -11,7 +11,7 @@ from django.db import ProgrammingError, connection, transaction
 from django.utils import timezone
 
 from interlock.audit.models import AuditEvent
-from interlock.core.errors import InvalidState, PolicyDenied
+from interlock.core.errors import InvalidState, NotFound
 from interlock.disclosure import transitions
 from interlock.disclosure.models import CaseState, DecisionRecord, DisclosureCase, PriorAffiliation
 from interlock.findings.models import Finding
@@ -50,7 +50,7 @@ def test_review_by_another_org_approves_and_the_scheduler_releases_only_the_reda
     # the author and a colleague of the owner organisation never review
     for insider in (lab["coauthor"], lab["colleague"]):
         refused = _act(steward, case, "assign", person=str(insider.uuid))
-        assert refused.status_code == 403
+        assert refused.status_code == 403, refused.content
     with django_capture_on_commit_callbacks(execute=True):
         assert _act(steward, case, "assign", person=str(lab["b1"].uuid)).status_code == 200
     # notifications carry no content
@@ -210,7 +210,9 @@ def test_a_steward_reject_vetoes_a_public_release(lab: dict[str, Any], api_clien
         rationale="Too enabling in public.",
     )
     assert DisclosureCase.objects.get(uuid=case["id"]).state == CaseState.REJECTED
-    with pytest.raises(InvalidState):
+    # the decision ended the reviewer's access: the case now answers like a missing one (no
+    # "already rejected" that would tell a stranger it exists)
+    with pytest.raises(NotFound):
         transitions.case_vote(
             actor=principal_for(lab["b1"]),
             case_uuid=case["id"],
@@ -241,7 +243,7 @@ def test_only_authors_open_only_stewards_assign_and_bad_input_is_a_clear_400(
     assert (
         author.post("/api/v1/disclosures/", body, format="json").status_code == 409
     )  # one open case per finding
-    with pytest.raises(PolicyDenied):
+    with pytest.raises(NotFound):  # not a steward: the case does not exist for them
         transitions.case_assign(
             actor=principal_for(lab["b2"]), case_uuid=case["id"], person_uuid=lab["b1"].uuid
         )
