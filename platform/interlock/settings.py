@@ -48,7 +48,9 @@ def _development_secret(name: str) -> str:
     return path.read_text().strip()
 
 
-DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+# Off unless asked for, in development and the demo too: Django's debug page shows settings
+# (the broker URL with its password) and tracebacks to whoever triggers an error (SECURITY.md).
+DEBUG = env.bool("DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfiguredForProduction("DEBUG must be off when INTERLOCK_ENV=production")
 
@@ -64,8 +66,10 @@ if PRODUCTION and not (INTERLOCK_MASTER_KEY or INTERLOCK_MASTER_KEY_FILE):
 if not (INTERLOCK_MASTER_KEY or INTERLOCK_MASTER_KEY_FILE):
     INTERLOCK_MASTER_KEY_FILE = str(DATA_DIR / "secrets" / "master_key")
 
+# Development's default is what Django allows a DEBUG server on its own, plus the test client's.
 ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "testserver"]
+    "ALLOWED_HOSTS",
+    default=[] if PRODUCTION else [".localhost", "localhost", "127.0.0.1", "[::1]", "testserver"],
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -129,12 +133,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "interlock.core.middleware.NoStoreForAuthenticatedMiddleware",
+    "interlock.web.middleware.MethodNotAllowedPageMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "interlock.urls"
 WSGI_APPLICATION = "interlock.wsgi.application"
 AUTH_USER_MODEL = "accounts.Person"
+CSRF_FAILURE_VIEW = "interlock.web.views.csrf_failure"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
@@ -175,6 +181,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# With DEBUG off whitenoise serves only STATIC_ROOT (collectstatic: the image and the demo run it);
+# in development it also finds the apps' files, so `runserver` has its stylesheet without one.
+WHITENOISE_USE_FINDERS = not PRODUCTION
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 

@@ -53,6 +53,22 @@ def test_production_refuses_debug() -> None:
     assert result.returncode != 0 and "DEBUG" in result.stderr
 
 
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_debug_is_off_unless_explicitly_set(environment: str) -> None:
+    """SECURITY.md: no debug page, the demo included. Mutant: `DEBUG` defaulting to `not
+    PRODUCTION` (as it did) → development prints True, red."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DEBUG"}
+    if environment == "development":
+        env = {"INTERLOCK_ENV": "development", "INTERLOCK_DATA_DIR": os.environ.get("INTERLOCK_DATA_DIR", "")}
+        env = {k: v for k, v in env.items() if v}
+        for name in ("DATABASE_URL", "CELERY_BROKER_URL"):
+            if name in os.environ:
+                env[name] = os.environ[name]  # not the embedded servers
+    result = _manage(env, "shell", "-c", "from django.conf import settings; print('DEBUG', settings.DEBUG)")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "DEBUG False" in result.stdout
+
+
 def test_check_deploy_is_clean_with_production_settings() -> None:
     result = _manage(PRODUCTION_ENV, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr[-2000:]
