@@ -187,6 +187,13 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 
+# Django's cache holds only short-lived counters (rate limits). Local memory by default, so each
+# process counts on its own; CACHE_URL=redis://… shares one count across the web tier.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# The internal job API: calls whose worker credential does not verify, per client address.
+JOB_API_BAD_CALLS_PER_MINUTE = env.int("JOB_API_BAD_CALLS_PER_MINUTE", default=30)
+JOB_API_REFUSAL_AUDIT_SECONDS = env.int("JOB_API_REFUSAL_AUDIT_SECONDS", default=3600)
+
 # --- storage: ciphertext only ----------------------------------------------------------
 INTERLOCK_KEYRING_DIR = env.str("INTERLOCK_KEYRING_DIR", default=str(DATA_DIR / "keyring"))
 ARTIFACT_MAX_BYTES = env.int("ARTIFACT_MAX_BYTES", default=64 * 1024**3)
