@@ -1,5 +1,7 @@
-"""Output releases: widening an analysis's result audience takes two stewards from organisations
-other than the requester's. One reject closes the release; nothing widens before two approvals.
+"""Output releases: widening an analysis's result audience takes the approval of two stewards from
+two different organisations, both other than the requester's (a second approval from an
+organisation that already approved is refused). One reject closes the release; nothing widens
+before two approvals.
 
 While a release is pending, stewards may read the analysis (they must see what they approve);
 once approved, members of the target organisations (the sharing group's, or the whole network)
@@ -83,6 +85,11 @@ def release_vote(*, actor: Any, release_uuid: object, approve: bool, rationale: 
         raise ApplicationError("Write a rationale.", {"rationale": ["at least 10 characters"]})
     if release.votes.filter(person=actor).exists():
         raise InvalidState("You already voted on this release.")
+    if approve and release.votes.filter(approve=True, organisation_id=actor.organisation_id).exists():
+        raise PolicyDenied(
+            "A steward of your organisation already approved this release; the second approval "
+            "must come from another organisation."
+        )
     OutputReleaseVote.objects.create(
         release=release,
         person=actor,
@@ -96,7 +103,8 @@ def release_vote(*, actor: Any, release_uuid: object, approve: bool, rationale: 
         target=release.analysis,
         extra={"release": str(release.uuid), "approve": approve},
     )
-    approvals = release.votes.filter(approve=True).count()
+    # approving organisations, not approving people: two stewards of one organisation are one voice
+    approvals = release.votes.filter(approve=True).values("organisation_id").distinct().count()
     if not approve or approvals >= APPROVALS_NEEDED:
         release.state = ReleaseState.APPROVED if approve else ReleaseState.REJECTED
         release.decided_at = timezone.now()
