@@ -263,12 +263,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "interlock.web.views.lockout_response"
-# Number of trusted reverse proxies in front of the web tier: X-Forwarded-For entries
-# beyond this are attacker-controlled and ignored.
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+# Number of trusted reverse proxies in front of the web tier (1 behind the shipped nginx): the
+# client is the entry the outermost one appended to X-Forwarded-For; entries to its left are the
+# client's own invention and ignored (interlock.core.addresses). 0: the connection's address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "interlock.core.addresses.client_address"
 AXES_VERBOSE = False
 
 # --- MFA --------------------------------------------------------------------------------
