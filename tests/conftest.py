@@ -45,6 +45,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit_counters() -> Any:
+    """Rate-limit counters live in Django's cache, which, unlike the database, outlives a test."""
+    yield
+    try:
+        from django.conf import settings
+        from django.core.cache import cache
+    except ImportError:  # a GPU machine running only the compute tests has no Django
+        return
+    if settings.configured:
+        cache.clear()
+
+
 @pytest.fixture
 def network() -> Any:
     """Builders for organisations and people (django_db needed by the calling test)."""

@@ -48,7 +48,9 @@ def _development_secret(name: str) -> str:
     return path.read_text().strip()
 
 
-DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+# Off unless asked for, in development and the demo too: Django's debug page shows settings
+# (the broker URL with its password) and tracebacks to whoever triggers an error (SECURITY.md).
+DEBUG = env.bool("DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfiguredForProduction("DEBUG must be off when INTERLOCK_ENV=production")
 
@@ -64,8 +66,10 @@ if PRODUCTION and not (INTERLOCK_MASTER_KEY or INTERLOCK_MASTER_KEY_FILE):
 if not (INTERLOCK_MASTER_KEY or INTERLOCK_MASTER_KEY_FILE):
     INTERLOCK_MASTER_KEY_FILE = str(DATA_DIR / "secrets" / "master_key")
 
+# Development's default is what Django allows a DEBUG server on its own, plus the test client's.
 ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "testserver"]
+    "ALLOWED_HOSTS",
+    default=[] if PRODUCTION else [".localhost", "localhost", "127.0.0.1", "[::1]", "testserver"],
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -129,12 +133,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "interlock.core.middleware.NoStoreForAuthenticatedMiddleware",
+    "interlock.web.middleware.MethodNotAllowedPageMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "interlock.urls"
 WSGI_APPLICATION = "interlock.wsgi.application"
 AUTH_USER_MODEL = "accounts.Person"
+CSRF_FAILURE_VIEW = "interlock.web.views.csrf_failure"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
@@ -175,8 +181,18 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# With DEBUG off whitenoise serves only STATIC_ROOT (collectstatic: the image and the demo run it);
+# in development it also finds the apps' files, so `runserver` has its stylesheet without one.
+WHITENOISE_USE_FINDERS = not PRODUCTION
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
+
+# Django's cache holds only short-lived counters (rate limits). Local memory by default, so each
+# process counts on its own; CACHE_URL=redis://… shares one count across the web tier.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# The internal job API: calls whose worker credential does not verify, per client address.
+JOB_API_BAD_CALLS_PER_MINUTE = env.int("JOB_API_BAD_CALLS_PER_MINUTE", default=30)
+JOB_API_REFUSAL_AUDIT_SECONDS = env.int("JOB_API_REFUSAL_AUDIT_SECONDS", default=3600)
 
 # --- storage: ciphertext only ----------------------------------------------------------
 INTERLOCK_KEYRING_DIR = env.str("INTERLOCK_KEYRING_DIR", default=str(DATA_DIR / "keyring"))
@@ -247,12 +263,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "interlock.web.views.lockout_response"
-# Number of trusted reverse proxies in front of the web tier: X-Forwarded-For entries
-# beyond this are attacker-controlled and ignored.
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+# Number of trusted reverse proxies in front of the web tier (1 behind the shipped nginx): the
+# client is the entry the outermost one appended to X-Forwarded-For; entries to its left are the
+# client's own invention and ignored (interlock.core.addresses). 0: the connection's address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "interlock.core.addresses.client_address"
 AXES_VERBOSE = False
 
 # --- MFA --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
     "ALLOWED_HOSTS": "interlock.example.org",
     "DEBUG": "false",
+    "TRUSTED_PROXY_COUNT": "1",  # production sits behind a TLS proxy (SECURE_PROXY_SSL_HEADER)
 }
 
 
@@ -53,9 +54,34 @@ def test_production_refuses_debug() -> None:
     assert result.returncode != 0 and "DEBUG" in result.stderr
 
 
+@pytest.mark.parametrize("environment", ["development", "production"])
+def test_debug_is_off_unless_explicitly_set(environment: str) -> None:
+    """SECURITY.md: no debug page, the demo included. Mutant: `DEBUG` defaulting to `not
+    PRODUCTION` (as it did) → development prints True, red."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DEBUG"}
+    if environment == "development":
+        env = {"INTERLOCK_ENV": "development", "INTERLOCK_DATA_DIR": os.environ.get("INTERLOCK_DATA_DIR", "")}
+        env = {k: v for k, v in env.items() if v}
+        for name in ("DATABASE_URL", "CELERY_BROKER_URL"):
+            if name in os.environ:
+                env[name] = os.environ[name]  # not the embedded servers
+    result = _manage(env, "shell", "-c", "from django.conf import settings; print('DEBUG', settings.DEBUG)")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "DEBUG False" in result.stdout
+
+
 def test_check_deploy_is_clean_with_production_settings() -> None:
     result = _manage(PRODUCTION_ENV, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_check_deploy_warns_when_production_trusts_a_proxy_for_the_scheme_but_not_for_the_address() -> None:
+    """Behind a proxy with TRUSTED_PROXY_COUNT=0 every person has the proxy's address and five bad
+    passwords from anyone lock everyone out. Mutant: the interlock.W001 check removed → clean, red."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "TRUSTED_PROXY_COUNT"}
+    result = _manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0 and "interlock.W001" in result.stderr, result.stderr[-2000:]
+    assert "TRUSTED_PROXY_COUNT" in result.stderr
 
 
 PROBE = """

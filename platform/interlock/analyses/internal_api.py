@@ -1,8 +1,27 @@
 """The narrow internal job API that workers (which hold no database credentials) call.
 
 Every call carries the worker credential (HMAC over method, path, timestamp and body) and
-the signed job ticket; both are checked before anything else, and refusals are audited.
+the signed job ticket; both are checked before anything else.
 Not part of /api/v1/ and not in the OpenAPI schema: only workers use it.
+
+Refusals, and why they are not all audited alike:
+
+- A call whose *worker credential* does not verify comes from someone who is not a worker
+  (or a worker with a stale credential): nothing about a job is known yet. Auditing each one
+  let an anonymous caller grow the append-only, serialised audit chain without bound. Such
+  calls are counted in `interlock_job_api_refusals_total{reason="bad_credential"}`; an audit
+  row is written for the *first* one per client address per `JOB_API_REFUSAL_AUDIT_SECONDS`
+  (an hour by default), so the chain still shows that, and from where (a salted HMAC of the
+  address), someone knocked; past `JOB_API_BAD_CALLS_PER_MINUTE` (30) bad calls a minute an
+  address is answered 429 with `Retry-After`. Calls that do verify are never limited, so a real
+  worker behind the same address as a noisy one keeps working.
+- A call with a valid worker credential whose *ticket* is refused (forged, expired, for another
+  fleet, superseded) or whose claim is refused (replayed) is a worker doing something wrong:
+  each one is audited, as before, and counted.
+
+The client address here is the connection's own (`REMOTE_ADDR`): workers call the web tier
+directly, never through nginx (which answers 404 for /internal/), so a forwarded-for header
+on this path is the caller's invention and is ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +35,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.crypto import salted_hmac
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -24,9 +44,13 @@ from interlock.artifacts.storage import artifact_storage
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import ApplicationError
+from interlock.core.metrics import JOB_API_REFUSALS
+from interlock.core.rate_limits import first_in_window, rate_limit_exceeded
 from interlock_wire import JobTicket, TicketError, verify_request, verify_ticket
 
 View = Callable[[HttpRequest, JobTicket, dict[str, Any]], HttpResponseBase]
+# The audit row names the caller's address only as an HMAC under the secret key with this salt.
+_ADDRESS_SALT = "interlock.analyses.internal_api.client-address"
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -46,8 +70,7 @@ def worker_call(view: View) -> Callable[[HttpRequest], HttpResponseBase]:
         if not verify_request(
             keys.worker_credential(), request.method or "POST", request.path, body, timestamp, signature
         ):
-            _refused("bad worker credential", request)
-            return _error(401, "not_authenticated", "The worker credential does not verify.")
+            return _unauthenticated(request)
         try:
             payload = json.loads(body)
             token = payload["ticket"].encode()
@@ -60,6 +83,7 @@ def worker_call(view: View) -> Callable[[HttpRequest], HttpResponseBase]:
                 fleet_id=settings.WORKER_FLEET_ID,
             )
         except TicketError as problem:
+            JOB_API_REFUSALS.labels(f"ticket_{problem.reason}").inc()
             _refused(f"ticket {problem.reason}", request)
             return _error(403, "job_refused", f"The ticket was refused: {problem.reason}.")
         try:
@@ -70,12 +94,31 @@ def worker_call(view: View) -> Callable[[HttpRequest], HttpResponseBase]:
     return wrapper
 
 
-def _refused(reason: str, request: HttpRequest) -> None:
+def _unauthenticated(request: HttpRequest) -> JsonResponse:
+    """A call without a valid worker credential: counted, limited, audited once per window."""
+    address = request.META.get("REMOTE_ADDR", "") or "unknown"
+    JOB_API_REFUSALS.labels("bad_credential").inc()
+    retry_after = rate_limit_exceeded(
+        "job-api-bad-credential", address, limit=settings.JOB_API_BAD_CALLS_PER_MINUTE, seconds=60
+    )
+    if first_in_window(
+        "job-api-bad-credential-audited", address, seconds=settings.JOB_API_REFUSAL_AUDIT_SECONDS
+    ):
+        _refused("bad worker credential", request, client=salted_hmac(_ADDRESS_SALT, address).hexdigest())
+    if retry_after is not None:
+        JOB_API_REFUSALS.labels("rate_limited").inc()
+        response = _error(429, "rate_limited", "Too many calls without a valid worker credential.")
+        response["Retry-After"] = str(retry_after)
+        return response
+    return _error(401, "not_authenticated", "The worker credential does not verify.")
+
+
+def _refused(reason: str, request: HttpRequest, **extra: str) -> None:
     with transaction.atomic():
         audit_record(
             actor=None,
             event=Event.JOB_REFUSED,
-            extra={"reason": reason, "path": request.path},
+            extra={"reason": reason, "path": request.path, **extra},
             actor_label="internal job API",
         )
 

@@ -91,7 +91,8 @@ def release_vote(*, actor: Principal, release_uuid: object, approve: bool, ratio
         target=release.analysis,
         extra={"release": str(release.uuid), "approve": approve},
     )
-    approvals = release.votes.filter(approve=True).count()
+    # approving organisations, not approving people: two stewards of one organisation are one voice
+    approvals = release.votes.filter(approve=True).values("organisation_id").distinct().count()
     if not approve or approvals >= APPROVALS_NEEDED:
         release.state = ReleaseState.APPROVED if approve else ReleaseState.REJECTED
         release.decided_at = timezone.now()

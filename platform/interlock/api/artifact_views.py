@@ -94,7 +94,11 @@ class ArtifactListApi(GenericAPIView):
         if content_type.startswith("multipart/form-data"):
             artifact = receive_multipart(request._request, actor=principal, parent=parent)
         elif content_type.startswith("application/octet-stream"):
-            length = request.META.get("CONTENT_LENGTH")
+            length = request.META.get("CONTENT_LENGTH") or ""
+            if length and not (length.isascii() and length.isdigit()):
+                raise ApplicationError(
+                    "Content-Length must be a number of bytes.", {"Content-Length": ["a whole number"]}
+                )
             artifact = receive_raw(
                 request._request,
                 actor=principal,

@@ -178,5 +178,7 @@ class DisclosureActionApi(GenericAPIView):
         # a token that may not read gets no content back; and e.g. the vote that met the quorum
         # also ended this reviewer's access to the case
         state = case.state if case is not None else None
-        detail = "Done." if case is not None and sees(principal, case) else "Your access to this case has ended."
+        detail = (
+            "Done." if case is not None and sees(principal, case) else "Your access to this case has ended."
+        )
         return Response({"id": case_id, "state": state, "detail": detail})

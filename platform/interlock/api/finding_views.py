@@ -19,11 +19,18 @@ from interlock.api.serializers import ReasonInput, StrictSerializer, validated_i
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import NotFound
+from interlock.core.query_params import QueryParams
 from interlock.findings import services
 from interlock.findings.access import access_finding_by_id
 from interlock.findings.models import Capability, Finding, FindingState, Label, Notification
 from interlock.findings.read_audit import record_content_read
-from interlock.findings.selectors import FindingFilters, finding_list, finding_titles, group_receivers
+from interlock.findings.selectors import (
+    MAX_PAGE,
+    FindingFilters,
+    finding_list,
+    finding_titles,
+    group_receivers,
+)
 from interlock.findings.services import Audience, comment_text, revision_text
 
 
@@ -78,15 +85,10 @@ def finding_summary(finding: Finding, title: str) -> dict[str, Any]:
 
 
 def _filters(request: Request) -> FindingFilters:
-    params = request.query_params
-    return FindingFilters(
-        label=params.get("label") or None,
-        state=params.get("state") or None,
-        org=params.get("org") or None,
-        tag=params.get("tag") or None,
-        author=params.get("author") or None,
-        q=params.get("q") or None,
-    )
+    query = QueryParams(request.query_params)
+    filters = FindingFilters.from_query(query)
+    query.done()
+    return filters
 
 
 class FindingListApi(GenericAPIView):
@@ -97,15 +99,16 @@ class FindingListApi(GenericAPIView):
         """Visible findings, newest first. `count` stops at 1,000 (`count_is_lower_bound`); facet
         counts over what the caller may see with `?facets=1`."""
         principal = principal_of(request)
-        try:
-            page_number = max(int(request.query_params.get("page", "1")), 1)
-            size = min(max(int(request.query_params.get("page_size", "50")), 1), 200)
-        except ValueError:
-            raise serializers.ValidationError({"page": ["a positive integer"]}) from None
+        query = QueryParams(request.query_params)
+        filters = FindingFilters.from_query(query)
+        page_number = query.integer("page", default=1, minimum=1, maximum=MAX_PAGE)
+        # larger sizes are cut to 200, as DRF's own pagination does
+        size = min(query.integer("page_size", default=50, minimum=1, maximum=1_000_000), 200)
+        query.done()
         want_facets = request.query_params.get("facets") in ("1", "true")
         page = finding_list(
             principal=principal,
-            filters=_filters(request),
+            filters=filters,
             offset=(page_number - 1) * size,
             limit=size,
             facets=want_facets,

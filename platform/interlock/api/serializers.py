@@ -98,7 +98,8 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 
 class OrganisationApplyInput(StrictSerializer):
-    name = serializers.CharField(max_length=200)
+    # the model's own limit, so the two cannot drift apart (a longer name was a database error)
+    name = serializers.CharField(max_length=Organisation._meta.get_field("name").max_length)
     declared_scope = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     clearance_ceiling = serializers.IntegerField(min_value=0, max_value=3, default=1)
 

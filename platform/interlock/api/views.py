@@ -25,9 +25,10 @@ from interlock.audit.events import Event
 from interlock.audit.models import AuditEvent
 from interlock.audit.services import audit_record
 from interlock.core.errors import NotFound
+from interlock.core.query_params import QueryParams
 from interlock.network import services as network_services
 from interlock.network.access import access_organisation_by_id, access_sharing_group_by_id
-from interlock.network.models import Organisation, SharingGroup
+from interlock.network.models import Organisation, OrganisationStatus, SharingGroup
 from interlock.network.selectors import organisation_list, sharing_group_list
 
 
@@ -49,9 +50,10 @@ class OrganisationListApi(GenericAPIView):
 
     @extend_schema(operation_id="organisations_list", responses=s.OrganisationSerializer(many=True))
     def get(self, request: Request) -> Response:
-        queryset = organisation_list(
-            principal=principal_of(request), status=request.query_params.get("status")
-        )
+        query = QueryParams(request.query_params)
+        wanted = query.choice("status", OrganisationStatus.values)
+        query.done()
+        queryset = organisation_list(principal=principal_of(request), status=wanted)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(s.OrganisationSerializer(page, many=True).data)
 
@@ -261,7 +263,9 @@ class AuditEventListApi(GenericAPIView):
         if not can(principal_of(request), Action.VIEW_AUDIT, NETWORK):
             raise NotFound
         queryset = AuditEvent.objects.order_by("-seq")
-        event = request.query_params.get("event")
+        query = QueryParams(request.query_params)
+        event = query.text("event", max_length=64)  # older rows may carry names since retired
+        query.done()
         if event:
             queryset = queryset.filter(event=event)
         page = self.paginate_queryset(queryset)

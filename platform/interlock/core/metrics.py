@@ -1,4 +1,5 @@
-"""Prometheus metrics: request latency by route, analysis jobs, queue depth, audit seal age.
+"""Prometheus metrics: request latency by route, analysis jobs, queue depth, audit seal age, and
+refusals at the internal job API.
 
 Labels never carry ids or paths (route names only), so metrics leak nothing about objects and
 stay low-cardinality. Under gunicorn with several workers set PROMETHEUS_MULTIPROC_DIR (an
@@ -30,6 +31,12 @@ REQUEST_SECONDS = Histogram(
 )
 JOBS = Counter(
     "interlock_analysis_jobs_total", "Analysis jobs that ended, by kind and outcome.", ["kind", "outcome"]
+)
+JOB_API_REFUSALS = Counter(
+    "interlock_job_api_refusals_total",
+    "Calls to the internal job API refused before any job was touched, by reason "
+    "(bad_credential, ticket_<why>); rate_limited counts the bad calls answered 429.",
+    ["reason"],
 )
 JOB_SECONDS = Histogram(
     "interlock_analysis_job_seconds",

@@ -15,9 +15,10 @@ from django.db.models.functions import Cast, JSONObject
 from interlock.access import visible
 from interlock.access.principal import Principal
 from interlock.accounts.models import Person
+from interlock.core.query_params import QueryParams
 from interlock.crypto.keys import key_cache, preload_key_versions
 from interlock.findings.access import group_org_ids
-from interlock.findings.models import Finding, Tag
+from interlock.findings.models import Finding, FindingState, Label, Tag
 from interlock.findings.read_audit import record_content_read
 from interlock.findings.services import revision_text, revision_title
 from interlock.network.models import Organisation
@@ -26,6 +27,8 @@ SEARCH_CANDIDATE_LIMIT = 2000
 # Counting every visible row costs a scan of all findings; lists count up to this many and
 # report "at least" beyond it (pagination still works: it asks for one page at a time).
 COUNT_CAP = 1000
+# The deepest page a list serves: the newest-first walk reads every id up to the page asked for.
+MAX_PAGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,20 @@ class FindingFilters:
     tag: str | None = None
     author: str | None = None
     q: str | None = None
+
+    @classmethod
+    def from_query(cls, query: QueryParams) -> FindingFilters:
+        """The filters of a list or export request. Values no finding could match (an unknown label
+        or state, an id that is not a UUID, a NUL byte) are recorded on `query` as field errors;
+        the caller's `query.done()` raises them."""
+        return cls(
+            label=query.choice("label", Label.values),
+            state=query.choice("state", FindingState.values),
+            org=query.uuid("org"),
+            tag=query.text("tag", max_length=50),
+            author=query.uuid("author"),
+            q=query.text("q", max_length=200),
+        )
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.db import transaction
@@ -25,6 +26,19 @@ from interlock.network.models import (
 )
 from interlock.network.selectors import network_policy_current
 
+NAME_MAX = Organisation._meta.get_field("name").max_length or 200
+SLUG_MAX = Organisation._meta.get_field("slug").max_length or 80
+
+
+def _free_slug(name: str) -> str:
+    """A slug no organisation has: names that differ only past the slug's length, or only in
+    characters a slug drops ("!!!" and "???" both give "org"), get a random suffix."""
+    base = slugify(name)[:SLUG_MAX] or "org"
+    slug = base
+    while Organisation.objects.filter(slug=slug).exists():
+        slug = f"{base[: SLUG_MAX - 7]}-{secrets.token_hex(3)}"
+    return slug
+
 
 @transaction.atomic
 def organisation_apply(
@@ -39,13 +53,15 @@ def organisation_apply(
     name = name.strip()
     if not name:
         raise ApplicationError("An organisation needs a name.", {"name": ["required"]})
+    if len(name) > NAME_MAX:
+        raise ApplicationError("The name is too long.", {"name": [f"at most {NAME_MAX} characters"]})
     if not 0 <= clearance_ceiling <= 3:
         raise ApplicationError("The clearance ceiling is a tier from 0 to 3.", {"clearance_ceiling": ["0–3"]})
     if Organisation.objects.filter(name__iexact=name).exists():
         raise Conflict("An organisation with this name exists.", {"name": ["already taken"]})
     org = Organisation.objects.create(
         name=name,
-        slug=slugify(name)[:80] or "org",
+        slug=_free_slug(name),
         declared_scope=declared_scope,
         clearance_ceiling=clearance_ceiling,
     )

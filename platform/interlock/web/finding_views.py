@@ -26,11 +26,18 @@ from interlock.artifacts.parents import resolve_parent
 from interlock.artifacts.services import artifact_list
 from interlock.core.errors import ApplicationError, NotFound
 from interlock.core.markdown import render_markdown
+from interlock.core.query_params import QueryParams
 from interlock.crypto.keys import key_cache
 from interlock.findings import services
 from interlock.findings.models import Capability, FindingState, Label
 from interlock.findings.read_audit import record_content_read
-from interlock.findings.selectors import FindingFilters, finding_list, finding_titles, group_receivers
+from interlock.findings.selectors import (
+    MAX_PAGE,
+    FindingFilters,
+    finding_list,
+    finding_titles,
+    group_receivers,
+)
 from interlock.findings.services import Audience, comment_text, revision_text
 from interlock.network.selectors import sharing_group_list
 from interlock.web.views import member_required
@@ -38,26 +45,16 @@ from interlock.web.views import member_required
 PAGE_SIZE = 50
 
 
-def _filters(request: HttpRequest) -> FindingFilters:
-    get = request.GET
-    return FindingFilters(
-        label=get.get("label") or None,
-        state=get.get("state") or None,
-        org=get.get("org") or None,
-        tag=get.get("tag") or None,
-        author=get.get("author") or None,
-        q=get.get("q") or None,
-    )
-
-
 @member_required
 def finding_list_view(request: HttpRequest) -> HttpResponse:
+    """The list; a filter or page no finding could match shows every finding with the error above."""
     principal = principal_of(request)
-    try:
-        page_number = max(int(request.GET.get("page", "1")), 1)
-    except ValueError:
-        page_number = 1
-    filters = _filters(request)
+    query = QueryParams(request.GET)
+    filters = FindingFilters.from_query(query)
+    page_number = query.integer("page", default=1, minimum=1, maximum=MAX_PAGE)
+    errors = query.errors
+    if errors:
+        filters, page_number = FindingFilters(), 1
     page = finding_list(
         principal=principal, filters=filters, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
@@ -68,12 +65,13 @@ def finding_list_view(request: HttpRequest) -> HttpResponse:
         "count": page.count,
         "facets": page.facets,
         "filters": filters,
+        "errors": errors,
         "labels": Label.choices,
         "states": FindingState.choices,
         "page": page_number,
         "has_next": page_number * PAGE_SIZE < page.count,
     }
-    return render(request, "web/findings/list.html", context)
+    return render(request, "web/findings/list.html", context, status=400 if errors else 200)
 
 
 @member_required

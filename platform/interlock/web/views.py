@@ -21,6 +21,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist, loader
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
@@ -67,8 +68,18 @@ def member_required(view: View) -> View:
             return view(request, *args, **kwargs)
         except NotFound:
             return render(request, "web/not_found.html", {"message": "There is nothing here."}, status=404)
+        except ApplicationError as refusal:
+            # A refusal the view did not turn into a message of its own, such as PolicyDenied: the
+            # person may see the object but not do this to it, so saying so reveals nothing.
+            return refused_page(request, refusal)
 
     return wrapper
+
+
+def refused_page(request: HttpRequest, refusal: ApplicationError) -> HttpResponse:
+    heading = "Not allowed" if refusal.status == 403 else "That did not work"
+    context = {"heading": heading, "message": refusal.message}
+    return render(request, "web/error.html", context, status=refusal.status)
 
 
 def _action_result(request: HttpRequest, target: str, act: Callable[[], object], done: str) -> HttpResponse:
@@ -539,8 +550,40 @@ def invitation_view(request: HttpRequest, secret: str) -> HttpResponse:
     )
 
 
+# --- error pages (handler400/403/404/500 in interlock.urls; 405 in interlock.web.middleware) -----
+
+_MACHINE_PATHS = ("/api/", "/internal/")
+
+
+def _error_envelope(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith(_MACHINE_PATHS):
+        return _error_envelope("not_found", "Not found.", 404)
     return render(request, "web/not_found.html", {"message": "There is nothing here."}, status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    message = "You are not allowed to do that."
+    if request.path.startswith(_MACHINE_PATHS):
+        return _error_envelope("permission_denied", message, 403)
+    return render(request, "web/error.html", {"heading": "Not allowed", "message": message}, status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: the reason is for logs, not for the page."""
+    message = "The form had expired or came from another site. Reload the page and try again."
+    return render(request, "web/error.html", {"heading": "Not allowed", "message": message}, status=403)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """A request Django refused before any view (a host not in ALLOWED_HOSTS, a malformed body)."""
+    message = "The request could not be understood."
+    if request.path.startswith(_MACHINE_PATHS):
+        return _error_envelope("invalid", message, 400)
+    return _standalone_page(400, "Bad request", message)
 
 
 _UNAVAILABLE = (
@@ -550,22 +593,32 @@ _UNAVAILABLE = (
 _FAILED = "Something went wrong on our side; it has been logged."
 
 
+def _standalone_page(status: int, heading: str, message: str) -> HttpResponse:
+    """The site's look without the request: no session, no user, no database."""
+    page: str
+    try:
+        page = loader.render_to_string("web/server_error.html", {"heading": heading, "message": message})
+    except TemplateDoesNotExist:
+        page = f"<!doctype html><title>Interlock</title><h1>{heading}</h1><p>{message}</p>"
+    return HttpResponse(page, status=status, content_type="text/html; charset=utf-8")
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """Uncaught exceptions. A lost database connection (PostgreSQL restarting, failing over) is a
     503 with `Retry-After`: reads may be retried, and a write almost always rolled back — unless
     the connection was cut during COMMIT, when nobody can know, so the message says to check.
-    Nothing else is said, and nothing here touches the database or a template."""
+    Nothing else is said (never the exception, never a setting), and nothing here touches the
+    database: the page is rendered without the request."""
     failure = sys.exc_info()[1]
     unavailable = isinstance(failure, OperationalError | InterfaceError)
     status, code, message = (
         (503, "unavailable", _UNAVAILABLE) if unavailable else (500, "server_error", _FAILED)
     )
     response: HttpResponse
-    if request.path.startswith(("/api/", "/internal/")):
-        response = JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+    if request.path.startswith(_MACHINE_PATHS):
+        response = _error_envelope(code, message, status)
     else:
-        page = f"<!doctype html><title>Interlock</title><h1>{status}</h1><p>{message}</p>"
-        response = HttpResponse(page, status=status, content_type="text/html; charset=utf-8")
+        response = _standalone_page(status, "Unavailable" if unavailable else "Server error", message)
     if unavailable:
         response["Retry-After"] = "5"
     response["Cache-Control"] = "no-store"

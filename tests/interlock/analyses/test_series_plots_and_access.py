@@ -388,3 +388,51 @@ def test_results_go_wider_only_after_two_stewards_of_other_organisations_approve
     assert {"ANALYSIS_RELEASE_REQUESTED", "ANALYSIS_RELEASE_VOTED", "ANALYSIS_RELEASE_DECIDED"} <= set(
         AuditEvent.objects.values_list("event", flat=True)
     )
+
+
+@pytest.mark.django_db
+def test_two_stewards_of_one_other_organisation_cannot_release_results_alone(
+    network, api_client_for, django_capture_on_commit_callbacks
+) -> None:
+    """The two approvals must come from two organisations. Mutants: the same-organisation refusal
+    removed and approvals counted by person (as before) → the second steward of the same
+    organisation approves the release, red; only the refusal removed → that vote is accepted (200),
+    red."""
+    from interlock.analyses.models import AnalysisResult, OutputRelease
+    from interlock.crypto.fields import seal_text
+
+    org, owner, _steward, series = _lab(network, api_client_for)
+    with django_capture_on_commit_callbacks(execute=False):
+        request = analysis_request_create(
+            actor=owner, checkpoint_uuid=series[0].uuid, kind="llc", params=FAST, dataset=DATASET
+        )
+    AnalysisRequest.objects.filter(pk=request.pk).update(state="succeeded")
+    result = AnalysisResult(request=request)
+    result.metrics_sealed = seal_text(
+        org=org,
+        object_id=f"analysis-result:{request.uuid}",
+        text='{"metrics": {"llc_mean": 1.0}, "seconds": 1}',
+    )
+    result.save()
+    path = f"/api/v1/analyses/{request.uuid}/"
+    asked = api_client_for(owner).post(
+        f"{path}releases/",
+        {"target": "network", "reason": "Others should compare their curves."},
+        format="json",
+    )
+    assert asked.status_code == 201
+    vote = f"/api/v1/analysis-releases/{asked.json()['id']}/vote/"
+    body = {"approve": True, "rationale": "Only a curve, no recipe."}
+    other_org = network.org()
+    first = network.person(other_org, steward=True)
+    colleague = network.person(other_org, steward=True)
+    assert api_client_for(first).post(vote, body, format="json").json()["state"] == "pending"
+    refused = api_client_for(colleague).post(vote, body, format="json")
+    assert refused.status_code == 403, refused.content
+    assert "another organisation" in refused.json()["error"]["message"]
+    assert OutputRelease.objects.get().state == "pending"
+    outsider = network.person(clearance=1)
+    assert api_client_for(outsider).get(path).status_code == 404  # still not released
+    third_org_steward = network.person(steward=True)
+    assert api_client_for(third_org_steward).post(vote, body, format="json").json()["state"] == "approved"
+    assert api_client_for(outsider).get(path).status_code == 200

@@ -148,3 +148,53 @@ def test_every_variable_the_deployment_sets_is_one_the_code_reads() -> None:
     images = [c["image"] for d in _k8s() if d["kind"] == "Deployment" for c in _containers(d)]
     images += [s["image"] for s in compose["services"].values() if "image" in s]
     assert all((":" in image and not image.endswith(":latest")) or "interlock" in image for image in images)
+
+
+def test_every_web_service_behind_the_shipped_nginx_trusts_exactly_one_proxy() -> None:
+    """Behind nginx with TRUSTED_PROXY_COUNT unset every person has nginx's address, and five bad
+    passwords from anyone lock the whole network out (axes locks by address too). Mutant: the
+    setting removed from any one of the three deployments → red."""
+    import re
+
+    nginx = (DEPLOY / "nginx" / "interlock.conf").read_text()
+    upstreams = set(re.findall(r"proxy_pass http://([\w.-]+):\d+;", nginx))
+    assert upstreams == {"web"} and "X-Forwarded-For $proxy_add_x_forwarded_for" in nginx
+    # compose: the services nginx proxies to
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    assert "web" in services["nginx"]["depends_on"]
+    for name in upstreams:
+        assert services[name]["environment"]["TRUSTED_PROXY_COUNT"] == "1", name
+    # Kubernetes: the Deployments behind the Ingress's backend Service
+    documents = _k8s()
+    backends = {
+        path["backend"]["service"]["name"]
+        for d in documents
+        if d["kind"] == "Ingress"
+        for rule in d["spec"]["rules"]
+        for path in rule["http"]["paths"]
+    }
+    selectors = [
+        d["spec"]["selector"]
+        for d in documents
+        if d["kind"] == "Service" and d["metadata"]["name"] in backends
+    ]
+    behind = [
+        d
+        for d in documents
+        if d["kind"] == "Deployment"
+        and any(s.items() <= d["spec"]["template"]["metadata"]["labels"].items() for s in selectors)
+    ]
+    assert [d["metadata"]["name"] for d in behind] == ["web"]
+    for deployment in behind:
+        for container in _containers(deployment):
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            assert env.get("TRUSTED_PROXY_COUNT") == "1", deployment["metadata"]["name"]
+    # systemd: every unit that runs the web server
+    web_units = [
+        path
+        for path in (DEPLOY / "systemd").glob("*.service")
+        if "gunicorn interlock.wsgi" in path.read_text()
+    ]
+    assert [path.name for path in web_units] == ["interlock-web.service"]
+    for path in web_units:
+        assert "Environment=TRUSTED_PROXY_COUNT=1" in path.read_text().splitlines(), path.name

@@ -119,6 +119,42 @@ def test_login_locks_after_repeated_failures_and_spoofed_forwarding_does_not_hel
     assert client.post("/accounts/login/", {"username": other.email, "password": PASSWORD}).status_code == 429
 
 
+def test_behind_the_proxy_a_guesser_locks_out_only_their_own_address_and_the_accounts_they_tried(
+    network, settings
+) -> None:
+    """Deployed behind nginx (TRUSTED_PROXY_COUNT=1, every request from the proxy's REMOTE_ADDR,
+    nginx appending the client's address to X-Forwarded-For): five bad passwords from address X
+    lock X — however the attacker varies the X-Forwarded-For they send — and the accounts they
+    tried, but person B signs in from address Y. Mutants: TRUSTED_PROXY_COUNT=0 (the shipped
+    default before) → everyone shares the proxy's address and B is locked out, red; the client
+    taken from the left of the header → the attacker's rotating spoofed entries dodge the address
+    lock, red."""
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy, attacker_address, person_b_address = "10.0.0.2", "192.0.2.10", "203.0.113.5"
+    victims = [network.person(password=PASSWORD) for _ in range(5)]
+    for n, victim in enumerate(victims):
+        response = Client(REMOTE_ADDR=proxy).post(
+            "/accounts/login/",
+            {"username": victim.email, "password": "wrong password!!"},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, {attacker_address}",  # spoofed entry, then nginx's
+        )
+        assert response.status_code == (429 if n == 4 else 400)  # the fifth failure locks
+    attacker_own = network.person(password=PASSWORD)  # right password, but from the locked address
+    from_x = Client(REMOTE_ADDR=proxy).post(
+        "/accounts/login/",
+        {"username": attacker_own.email, "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR=f"198.51.100.99, {attacker_address}",
+    )
+    assert from_x.status_code == 429
+    person_b = network.person(password=PASSWORD)
+    from_y = Client(REMOTE_ADDR=proxy).post(
+        "/accounts/login/",
+        {"username": person_b.email, "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR=person_b_address,
+    )
+    assert from_y.status_code == 302, from_y.content[:300]
+
+
 def test_idle_session_expires(network) -> None:
     person = network.person(password=PASSWORD)
     client = network.signed_in_client(person)

@@ -97,6 +97,8 @@ class Command(BaseCommand):
         env = {
             **os.environ,
             "PYTHONPATH": f"{root / 'platform'}{os.pathsep}{root}",
+            # whatever the shell says: the demo serves the product's error pages, never the debug page
+            "DEBUG": "false",
             # notification e-mails go to files, not into the demo's terminal
             "EMAIL_BACKEND": os.environ.get(
                 "EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
