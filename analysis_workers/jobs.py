@@ -208,9 +208,10 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
     dataset_name = ticket.extra["dataset"]["name"]
     dataset_params = ticket.extra["dataset"]["params"]
     try:
-        if dataset_name == "regression":
+        known = datasets.registry().get(dataset_name)
+        if known is not None and known.labelled_by_model:
             in_dim = getattr(spec.config, "in_dim", None) or spec.config.dims[0]
-            dataset = datasets.model_teacher(models[-1], in_dim=in_dim, params=dataset_params)
+            dataset = datasets.build_for_model(dataset_name, dataset_params, model=models[-1], in_dim=in_dim)
         else:
             dataset = datasets.build(dataset_name, dataset_params)
     except ValueError as problem:

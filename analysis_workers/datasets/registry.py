@@ -32,6 +32,9 @@ class DatasetKind:
     description: str
     params_schema: dict[str, dict[str, Any]]
     builder: str
+    # built on the worker from the checkpoint itself (its labels are the model's outputs), with
+    # `build_for_model`; the platform validates its params exactly like any other dataset's
+    labelled_by_model: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -39,12 +42,38 @@ class DatasetKind:
             "title": self.title,
             "description": self.description,
             "params_schema": self.params_schema,
+            "labelled_by_model": self.labelled_by_model,
         }
 
 
 _KINDS = (
     DatasetKind(
         name="regression",
+        title="Regression labelled by the checkpoint",
+        description="x ~ N(0, I) of the model's input size, y = model(x) + noise·ε: data for which the "
+        "checkpoint is a true parameter, as the LLC assumes (mlp and deep_linear checkpoints)",
+        params_schema={
+            "n": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 1_000_000,
+                "default": 2000,
+                "description": "samples",
+            },
+            "noise": {
+                "type": "number",
+                "minimum": 0.0,
+                "maximum": 10.0,
+                "default": 0.1,
+                "description": "label noise σ",
+            },
+            "seed": SEED,
+        },
+        builder="analysis_workers.datasets.regression:model_teacher_regression",
+        labelled_by_model=True,
+    ),
+    DatasetKind(
+        name="linear_teacher",
         title="Linear-teacher regression",
         description="x ~ N(0, I) (optionally confined to a random k-dimensional subspace), y = W x + noise·ε",
         params_schema={
@@ -168,11 +197,31 @@ def registry() -> dict[str, DatasetKind]:
 
 def build(name: str, params: object) -> Dataset:
     """The dataset `name` with `params` (defaults filled); ValueError naming the param if they are bad."""
+    kind = _known(name)
+    if kind.labelled_by_model:
+        raise ValueError(f"dataset {name!r} is labelled by the checkpoint: build it with build_for_model")
+    clean = validate_params(kind.params_schema, params)
+    dataset: Dataset = _builder(kind)(**clean)
+    return dataset
+
+
+def build_for_model(name: str, params: object, *, model: Any, in_dim: int) -> Dataset:
+    """A dataset labelled by `model` (`labelled_by_model`), with `params` checked like any other."""
+    kind = _known(name)
+    if not kind.labelled_by_model:
+        return build(name, params)
+    clean = validate_params(kind.params_schema, params)
+    dataset: Dataset = _builder(kind)(model, in_dim=in_dim, **clean)
+    return dataset
+
+
+def _known(name: str) -> DatasetKind:
     kind = registry().get(name)
     if kind is None:
         raise ValueError(f"unknown dataset {ascii(name)[:40]}; known: {', '.join(sorted(registry()))}")
-    clean = validate_params(kind.params_schema, params)
+    return kind
+
+
+def _builder(kind: DatasetKind) -> Any:
     module_name, function_name = kind.builder.split(":")
-    builder = getattr(importlib.import_module(module_name), function_name)
-    dataset: Dataset = builder(**clean)
-    return dataset
+    return getattr(importlib.import_module(module_name), function_name)

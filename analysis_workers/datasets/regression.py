@@ -39,7 +39,7 @@ def linear_teacher_regression(
         "subspace_dim": subspace_dim,
         "seed": seed,
     }
-    return Dataset("regression", inputs, targets, extras, metadata)
+    return Dataset("linear_teacher", inputs, targets, extras, metadata)
 
 
 def model_teacher_regression(model: nn.Module, *, in_dim: int, n: int, noise: float, seed: int) -> Dataset:

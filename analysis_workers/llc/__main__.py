@@ -84,13 +84,13 @@ def build_data(
     parameter, as the LLC assumes); the other built-in datasets come from their registry."""
     from analysis_workers import datasets
 
-    if name != "regression":
+    if not datasets.registry()[name].labelled_by_model:
         return datasets.build(name, params).as_tuple()
     config = spec.get("config", {}) if isinstance(spec, dict) else {}
     in_dim = config.get("in_dim") or (config.get("dims") or [None])[0]
     if not isinstance(in_dim, int):
         raise ValueError("regression needs a model with an input size (mlp or deep_linear)")
-    return datasets.model_teacher(model, in_dim=in_dim, params=params).as_tuple()
+    return datasets.build_for_model(name, params, model=model, in_dim=in_dim).as_tuple()
 
 
 def report(estimate: LLCEstimate, as_json: bool) -> str:

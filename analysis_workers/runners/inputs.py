@@ -45,7 +45,7 @@ def _mse(outputs: Tensor, targets: Tensor) -> Tensor:
 def loss_fn_for(dataset: Dataset) -> LossFn:
     """The training loss the dataset implies: MSE for regression, cross-entropy for token tasks
     (modular addition reads the answer at the last position, over the p answer tokens only)."""
-    if dataset.name == "regression":
+    if dataset.name in ("regression", "linear_teacher"):
         return _mse
     if dataset.name == "modular_addition":
         p = int(dataset.metadata["p"])

@@ -55,7 +55,7 @@ def _inputs(kind_name: str) -> JobInputs:
     count = 3 if kind.series else 1
     models = [zoo.build(spec, generator=torch.Generator().manual_seed(seed)) for seed in range(count)]
     if spec is MLP:
-        dataset = datasets.model_teacher(models[-1], in_dim=3, params={"n": 64})
+        dataset = datasets.build_for_model("regression", {"n": 64}, model=models[-1], in_dim=3)
     schema = kind.params_schema
     params = validate_params(kind_name, {k: v for k, v in SMALL_SGLD.items() if k in schema})
     if "max_prompts" in schema:

@@ -23,7 +23,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from analysis_workers.datasets import MODEL_TEACHER_SCHEMA
 from analysis_workers.datasets import registry as dataset_registry
 from analysis_workers.kinds import check_inputs, registry, validate_params
 from analysis_workers.params import validate_params as validate_schema
@@ -55,14 +54,14 @@ class JobRefused(ApplicationError):
 
 
 def _dataset(raw: object) -> dict[str, Any]:
-    """A built-in dataset from the workers' registry, its params validated by the same schema.
-    "regression" is labelled by the checkpoint itself on the worker (so only n, noise, seed)."""
+    """A built-in dataset from the workers' registry, its params validated by the schema the
+    registry publishes (`GET /api/v1/analysis-kinds/`), the same for every dataset."""
     raw = raw or {"name": "regression", "params": {}}
     known = sorted(dataset_registry())
     if not isinstance(raw, dict) or set(raw) - {"name", "params"} or raw.get("name") not in known:
         raise ApplicationError("Unknown dataset.", {"dataset": [f"name one of {', '.join(known)}"]})
     name = raw["name"]
-    schema = MODEL_TEACHER_SCHEMA if name == "regression" else dataset_registry()[name].params_schema
+    schema = dataset_registry()[name].params_schema
     try:
         params = validate_schema(schema, raw.get("params") or {})
     except ValueError as problem:

@@ -1,0 +1,89 @@
+"""The schemas `GET /api/v1/analysis-kinds/` publishes are the ones `POST /api/v1/analyses/`
+validates against: a client that sends every kind's and every dataset's published defaults gets
+201. (Before, "regression" was published with the linear teacher's schema — `d_in`, `d_out`, … —
+and validated against the checkpoint-labelled one, so the published defaults were refused.)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import torch
+from django.utils import timezone
+
+from analysis_workers import zoo
+from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
+from tests.interlock.builders import principal_for
+
+pytestmark = pytest.mark.django_db
+
+
+def _defaults(schema: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {name: rule["default"] for name, rule in schema.items() if rule.get("default") is not None}
+
+
+def _approved_series(network: Any, api_client_for: Any, owner: Any, steward: Any, family: str) -> list[Any]:
+    spec = zoo.example_spec(family)
+    checkpoints = []
+    for position in (1, 2):
+        checkpoint = checkpoint_register(
+            actor=principal_for(owner),
+            name=f"{family} {position}",
+            spec=spec,
+            series=family,
+            position=position,
+        )
+        weights = zoo.save_checkpoint(
+            zoo.build(spec, generator=torch.Generator().manual_seed(position)), spec
+        )
+        uploaded = api_client_for(owner).generic(
+            "POST",
+            f"/api/v1/artifacts/?parent_type=checkpoint&parent_id={checkpoint.uuid}",
+            weights,
+            content_type="application/octet-stream",
+        )
+        assert uploaded.status_code == 201, uploaded.content
+        checkpoint.refresh_from_db()
+        checkpoint_approve(
+            actor=principal_for(steward),
+            checkpoint_uuid=checkpoint.uuid,
+            access_level=3,
+            expires_at=timezone.now() + timedelta(days=1),
+            sha256=checkpoint.sha256,
+        )
+        checkpoints.append(checkpoint)
+    return checkpoints
+
+
+def test_every_kind_and_dataset_accepts_its_published_defaults(
+    network: Any, api_client_for: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    owner = network.person(clearance=1)
+    steward = network.person(steward=True, clearance=1)
+    api = api_client_for(owner)
+    published = api.get("/api/v1/analysis-kinds/").json()
+    datasets = {dataset["name"]: dataset for dataset in published["datasets"]}
+    series = {}
+    created = []
+    for kind in published["kinds"]:
+        family = kind["families"][0]
+        if family not in series:
+            series[family] = _approved_series(network, api_client_for, owner, steward, family)
+        for dataset_name in kind["datasets"]:
+            body = {
+                "checkpoint": str(series[family][-1].uuid),
+                "kind": kind["name"],
+                "params": _defaults(kind["params_schema"]),
+                "dataset": {
+                    "name": dataset_name,
+                    "params": _defaults(datasets[dataset_name]["params_schema"]),
+                },
+            }
+            with django_capture_on_commit_callbacks(execute=False):
+                answer = api.post("/api/v1/analyses/", body, format="json")
+            assert answer.status_code == 201, (kind["name"], dataset_name, answer.content)
+            created.append((kind["name"], dataset_name))
+    assert {name for name, _ in created} == {kind["name"] for kind in published["kinds"]}
+    assert "regression" in {dataset for _, dataset in created}
