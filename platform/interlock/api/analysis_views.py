@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
@@ -57,9 +58,14 @@ def analysis_body(request: AnalysisRequest) -> dict[str, Any]:
                 "id": str(r.uuid),
                 "target": r.target,
                 "state": r.state,
-                "approvals": r.votes.filter(approve=True).count(),
+                "approvals": r.approving_organisations,
             }
-            for r in request.releases.all()
+            # one query for every release and its count of approving organisations
+            for r in request.releases.annotate(
+                approving_organisations=Count(
+                    "votes__organisation", filter=Q(votes__approve=True), distinct=True
+                )
+            )
         ],
         "plots": [
             {"id": str(artifact.uuid), "name": artifact.filename, "size": artifact.size}
