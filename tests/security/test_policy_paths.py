@@ -415,3 +415,66 @@ def test_a_random_id_and_a_hidden_case_answer_alike_on_every_action(red_case, ap
         hidden = api.post(f"/api/v1/disclosures/{red_case['case'].uuid}/{action}/", {}, format="json")
         missing = api.post(f"/api/v1/disclosures/{uuid.uuid4()}/{action}/", {}, format="json")
         assert (hidden.status_code, hidden.json()) == (missing.status_code, missing.json()), action
+
+
+# --- approvals are re-checked at every use: the approving steward must still hold the tier -------
+
+
+def _analysis_allowed_after_the_approvers_clearance_lapses(
+    network: Any, api_client_for: Callable[..., Any]
+) -> bool:
+    import torch
+
+    from analysis_workers import zoo
+    from interlock.checkpoints.services import checkpoint_approve
+
+    owner = network.org("Approved lab", ceiling=3)
+    member = network.person(owner, clearance=2)
+    steward = network.person(steward=True, clearance=2)
+    spec = example_spec("mlp")
+    checkpoint = checkpoint_register(actor=principal_for(member), name="h2 model", spec=spec, hazard_tier=2)
+    weights = zoo.save_checkpoint(zoo.build(spec, generator=torch.Generator().manual_seed(0)), spec)
+    api = api_client_for(member)
+    uploaded = api.generic(
+        "POST",
+        f"/api/v1/artifacts/?parent_type=checkpoint&parent_id={checkpoint.uuid}",
+        weights,
+        content_type="application/octet-stream",
+    )
+    assert uploaded.status_code == 201, uploaded.content
+    checkpoint.refresh_from_db()
+    checkpoint_approve(
+        actor=principal_for(steward),
+        checkpoint_uuid=checkpoint.uuid,
+        access_level=3,
+        expires_at=timezone.now() + timedelta(days=5),
+        sha256=checkpoint.sha256,
+    )
+    steward.clearance_expires_at = timezone.now() - timedelta(minutes=1)  # the steward's own approval lapsed
+    steward.save(update_fields=["clearance_expires_at"])
+    body = {
+        "checkpoint": str(checkpoint.uuid),
+        "kind": "llc",
+        "params": {},
+        "dataset": {"name": "regression", "params": {}},
+    }
+    answer = api.post("/api/v1/analyses/", body, format="json")
+    assert answer.status_code in (201, 403), answer.content
+    return answer.status_code == 201
+
+
+def test_an_approval_stops_counting_when_its_steward_loses_the_tier(
+    network, api_client_for, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        assert not _analysis_allowed_after_the_approvers_clearance_lapses(network, api_client_for)
+
+
+def test_mutant_that_trusts_the_approval_forever_runs_it(
+    network, api_client_for, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    from interlock.checkpoints import services as checkpoint_services
+
+    monkeypatch.setattr(checkpoint_services, "approval_still_backed", lambda approval, checkpoint: True)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert _analysis_allowed_after_the_approvers_clearance_lapses(network, api_client_for)

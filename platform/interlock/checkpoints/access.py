@@ -22,6 +22,7 @@ from django.utils import timezone
 from interlock.access import policy
 from interlock.access.actions import Action, Decision, allow, deny
 from interlock.access.clearance import clearance_allows, max_visible_tier
+from interlock.access.gate import standing_gate
 from interlock.access.lookups import access_by_uuid
 from interlock.access.principal import Principal
 from interlock.accounts.models import Person, Role
@@ -98,6 +99,17 @@ def checkpoint_rule(principal: Principal, action: Action, checkpoint: Checkpoint
     if action == Action.REVOKE_APPROVAL:
         return allow("steward") if person.is_steward else deny("only stewards revoke approvals")
     return deny(f"{action} does not apply to checkpoints")
+
+
+def approval_still_backed(approval: CheckpointApproval, checkpoint: Checkpoint) -> bool:
+    """An approval counts only while the steward who gave it could still give it: an active,
+    vetted steward cleared for the checkpoint's tier (re-checked at every use, SECURITY.md)."""
+    steward = approval.steward
+    return (
+        bool(standing_gate(steward))
+        and steward.is_steward
+        and clearance_allows(steward, checkpoint.hazard_tier)
+    )
 
 
 def approval_rule(principal: Principal, action: Action, approval: CheckpointApproval) -> Decision:

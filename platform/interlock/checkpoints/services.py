@@ -16,7 +16,11 @@ from interlock.access.clearance import clearance_allows
 from interlock.access.lookups import parse_uuid
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
-from interlock.checkpoints.access import access_analysis_access_by_id, access_checkpoint_by_id
+from interlock.checkpoints.access import (
+    access_analysis_access_by_id,
+    access_checkpoint_by_id,
+    approval_still_backed,
+)
 from interlock.checkpoints.models import (
     AnalysisAccessGrant,
     AnalysisAccessState,
@@ -139,9 +143,11 @@ def checkpoint_revoke(*, actor: Principal, checkpoint_uuid: object, reason: str)
 
 
 def checkpoint_current_approval(checkpoint: Checkpoint) -> CheckpointApproval | None:
-    """The newest approval that still applies to the stored bytes, or None."""
-    for approval in checkpoint.approvals.filter(revoked_at__isnull=True, expires_at__gt=timezone.now()):
-        if approval.is_current(checkpoint):
+    """The newest approval that still applies to the stored bytes and is still backed by a
+    steward cleared for the tier, or None."""
+    current = checkpoint.approvals.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+    for approval in current.select_related("steward__organisation"):
+        if approval.is_current(checkpoint) and approval_still_backed(approval, checkpoint):
             return approval
     return None
 
