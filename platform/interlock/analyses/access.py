@@ -89,7 +89,9 @@ def release_rule(principal: Principal, action: Action, release: OutputRelease) -
         ):
             return deny("approvers come from organisations other than the requester's")
         if release.votes.filter(organisation_id=principal.organisation_id).exists():
-            return deny("a steward of your organisation already voted on this release")
+            return deny(
+                "a steward of your organisation already voted: the second vote must come from another organisation"
+            )
         return allow("cleared steward of another organisation")
     return deny(f"{action} does not apply to output releases")
 

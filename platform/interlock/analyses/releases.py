@@ -72,6 +72,8 @@ def release_vote(*, actor: Principal, release_uuid: object, approve: bool, ratio
     )
     if release.state != ReleaseState.PENDING:
         raise InvalidState(f"This release was already {release.state}.")
+    if release.votes.filter(person=actor.person).exists():
+        raise InvalidState("You already voted on this release.")
     decision = can(actor, Action.VOTE_RELEASE, release)
     if not decision:
         raise PolicyDenied(f"You cannot vote on this release: {decision.reason}.")

@@ -404,7 +404,11 @@ def test_two_stewards_of_one_other_organisation_cannot_release_results_alone(
     org, owner, _steward, series = _lab(network, api_client_for)
     with django_capture_on_commit_callbacks(execute=False):
         request = analysis_request_create(
-            actor=owner, checkpoint_uuid=series[0].uuid, kind="llc", params=FAST, dataset=DATASET
+            actor=principal_for(owner),
+            checkpoint_uuid=series[0].uuid,
+            kind="llc",
+            params=FAST,
+            dataset=DATASET,
         )
     AnalysisRequest.objects.filter(pk=request.pk).update(state="succeeded")
     result = AnalysisResult(request=request)
