@@ -140,7 +140,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "interlock.urls"
 WSGI_APPLICATION = "interlock.wsgi.application"
 AUTH_USER_MODEL = "accounts.Person"
-CSRF_FAILURE_VIEW = "interlock.web.views.csrf_failure"
+CSRF_FAILURE_VIEW = "interlock.web.error_views.csrf_failure"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
@@ -262,7 +262,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_LOCKOUT_CALLABLE = "interlock.web.views.lockout_response"
+AXES_LOCKOUT_CALLABLE = "interlock.web.account_views.lockout_response"
 # Number of trusted reverse proxies in front of the web tier (1 behind the shipped nginx): the
 # client is the entry the outermost one appended to X-Forwarded-For; entries to its left are the
 # client's own invention and ignored (interlock.core.addresses). 0: the connection's address.

@@ -26,7 +26,7 @@ urlpatterns = [
     path("internal/jobs/fail/", internal_api.fail_view, name="job-fail"),
 ]
 
-handler400 = "interlock.web.views.bad_request"
-handler403 = "interlock.web.views.permission_denied"
-handler404 = "interlock.web.views.not_found"
-handler500 = "interlock.web.views.server_error"
+handler400 = "interlock.web.error_views.bad_request"
+handler403 = "interlock.web.error_views.permission_denied"
+handler404 = "interlock.web.error_views.not_found"
+handler500 = "interlock.web.error_views.server_error"

@@ -23,7 +23,7 @@ from interlock.artifacts.services import artifact_download_begin, artifact_plain
 from interlock.checkpoints.models import Checkpoint
 from interlock.checkpoints.services import checkpoint_allowed_kinds, checkpoint_current_approval
 from interlock.core.errors import ApplicationError, NotFound
-from interlock.web.views import member_required
+from interlock.web.pages import member_required
 
 
 @member_required

@@ -15,7 +15,7 @@ from interlock.artifacts.http import download_response, receive_multipart
 from interlock.artifacts.parents import resolve_parent
 from interlock.artifacts.services import artifact_list
 from interlock.core.errors import ApplicationError, NotFound
-from interlock.web.views import member_required
+from interlock.web.pages import member_required
 
 
 def _csrf_failure(request: HttpRequest) -> HttpResponse | None:

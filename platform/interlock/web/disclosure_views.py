@@ -20,7 +20,7 @@ from interlock.disclosure.selectors import case_body
 from interlock.disclosure.transitions import ASSESSMENT_FIELDS, TRANSITIONS, case_open
 from interlock.findings.access import access_finding_by_id
 from interlock.network.selectors import sharing_group_list
-from interlock.web.views import member_required
+from interlock.web.pages import member_required
 
 
 def _utc(raw: str) -> datetime | None:

@@ -40,7 +40,7 @@ from interlock.findings.selectors import (
 )
 from interlock.findings.services import Audience, comment_text, revision_text
 from interlock.network.selectors import sharing_group_list
-from interlock.web.views import member_required
+from interlock.web.pages import member_required
 
 PAGE_SIZE = 50
 

@@ -24,7 +24,7 @@ from interlock.crypto.services import (
     org_key_versions_for_shredding,
 )
 from interlock.network.models import Organisation
-from interlock.web.views import _action_result, member_required
+from interlock.web.pages import action_result, member_required
 
 
 @member_required
@@ -56,7 +56,7 @@ def key_shred_view(request: HttpRequest, org_id: str, version: int) -> HttpRespo
         error = f"Type {org.slug} to confirm destroying {org.name}'s key v{version}; nothing was changed."
         context = {"versions": versions, "needed": SHRED_CONFIRMATIONS, "error": error}
         return render(request, "web/keys.html", context, status=400)
-    return _action_result(
+    return action_result(
         request,
         page,
         lambda: org_key_shred_confirm(org=org, version=version, steward=principal),

@@ -44,7 +44,7 @@ def explode(*args, **kwargs):
     raise RuntimeError(sys.argv[1])
 
 client = Client(raise_request_exception=False)
-with mock.patch("interlock.web.views.EmailAuthenticationForm", explode), \\
+with mock.patch("interlock.web.account_views.EmailAuthenticationForm", explode), \\
      mock.patch("interlock.analyses.internal_api.keys.worker_credential", explode):
     page = client.get("/accounts/login/")
     api = client.post("/internal/jobs/claim/", b"{}", content_type="application/json")
