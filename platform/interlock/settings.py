@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "interlock.disclosure",
     "interlock.api",
     "interlock.web",
+    "interlock.demo",
 ]
 
 MIDDLEWARE = [

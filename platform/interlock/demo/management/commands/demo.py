@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from interlock.analyses.demo import run_demo_analyses
-from interlock.network.demo import seed_demo_network
+from interlock.demo.analyses import run_demo_analyses
+from interlock.demo.network import seed_demo_network
 
 
 class Command(BaseCommand):

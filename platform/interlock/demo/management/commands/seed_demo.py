@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from interlock.network.demo import seed_demo_network
+from interlock.demo.network import seed_demo_network
 
 
 class Command(BaseCommand):
