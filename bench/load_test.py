@@ -73,7 +73,8 @@ def seed_network(*, people: int, base_url: str, out: Path) -> None:
     from interlock.accounts.models import Agreement, Person, Role, TokenScope
     from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
     from interlock.demo.network import ORGANISATIONS, seed_demo_network
-    from interlock.findings.services import Audience, finding_create, finding_share
+    from interlock.findings.rules import Audience
+    from interlock.findings.services import finding_create, finding_share
     from interlock.network.models import Organisation
 
     seed_demo_network()  # organisations, policy, agreement, stewards

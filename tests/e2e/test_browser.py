@@ -168,7 +168,8 @@ def test_request_review_and_decide_a_disclosure_in_a_real_browser(
     live_server: Any, browser: Any, network: Any
 ) -> None:
     from interlock.disclosure.models import CaseState, DisclosureCase
-    from interlock.findings.services import Audience, finding_create, finding_share
+    from interlock.findings.rules import Audience
+    from interlock.findings.services import finding_create, finding_share
 
     owner, partner = network.org("Aletheia Alignment Lab"), network.org("Beacon Safety Institute")
     author = network.person(owner, clearance=1, password=PASSWORD)

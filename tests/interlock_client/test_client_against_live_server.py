@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from interlock.accounts.services import api_token_create
-from interlock.findings.services import Audience, finding_create, finding_share
+from interlock.findings.rules import Audience
+from interlock.findings.services import finding_create, finding_share
 from interlock_client import InterlockClient, InterlockError
 from tests.interlock.builders import principal_for
 

@@ -43,7 +43,8 @@ from interlock.accounts.services import api_token_create
 from interlock.checkpoints.models import AnalysisAccessGrant
 from interlock.checkpoints.services import checkpoint_register
 from interlock.disclosure import transitions
-from interlock.findings.services import Audience, comment_create, finding_create, finding_share
+from interlock.findings.rules import Audience
+from interlock.findings.services import comment_create, finding_create, finding_share
 from interlock.network.services import sharing_group_create
 from tests.interlock.builders import principal_for
 from tests.interlock.disclosure.conftest import ASSESSMENT

@@ -32,7 +32,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from interlock.accounts.mfa import totp_code
 from interlock.accounts.models import ApiToken, Person
-from interlock.findings.services import Audience, finding_create, finding_share
+from interlock.findings.rules import Audience
+from interlock.findings.services import finding_create, finding_share
 from interlock.network.services import sharing_group_create
 from tests.interlock.builders import PASSWORD, principal_for
 from tests.interlock.test_every_route_is_guarded import PUBLIC, _routes

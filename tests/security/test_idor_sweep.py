@@ -23,7 +23,8 @@ from interlock.checkpoints.models import AnalysisAccessGrant
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.crypto.fields import seal_text
 from interlock.disclosure import transitions
-from interlock.findings.services import Audience, finding_create, finding_share
+from interlock.findings.rules import Audience
+from interlock.findings.services import finding_create, finding_share
 from tests.interlock.builders import PASSWORD, principal_for
 from tests.interlock.disclosure.conftest import ASSESSMENT
 

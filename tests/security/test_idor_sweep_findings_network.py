@@ -29,8 +29,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from interlock.findings.models import Capability, Finding, FindingGrant, FindingState, Label
+from interlock.findings.rules import Audience
 from interlock.findings.services import (
-    Audience,
     comment_create,
     finding_create,
     finding_grant,

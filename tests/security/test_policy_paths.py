@@ -23,7 +23,8 @@ from interlock.audit.models import AuditEvent
 from interlock.checkpoints.services import checkpoint_register
 from interlock.disclosure import transitions
 from interlock.findings.models import Finding
-from interlock.findings.services import Audience, comment_create, finding_create, finding_grant, finding_share
+from interlock.findings.rules import Audience
+from interlock.findings.services import comment_create, finding_create, finding_grant, finding_share
 from interlock.network.models import SharingGroup
 from tests.interlock.builders import principal_for
 

@@ -20,18 +20,20 @@ from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import NotFound
 from interlock.core.query_params import QueryParams
-from interlock.findings import services
+from interlock.findings import selectors, services
 from interlock.findings.access import access_finding_by_id
 from interlock.findings.models import Capability, Finding, FindingState, Label, Notification
 from interlock.findings.read_audit import record_content_read
+from interlock.findings.rules import Audience
 from interlock.findings.selectors import (
     MAX_PAGE,
     FindingFilters,
+    comment_text,
     finding_list,
     finding_titles,
     group_receivers,
+    revision_text,
 )
-from interlock.findings.services import Audience, comment_text, revision_text
 
 
 class FindingCreateInput(StrictSerializer):
@@ -137,7 +139,7 @@ class FindingDetailApi(GenericAPIView):
     @extend_schema(operation_id="findings_read", responses=dict)
     def get(self, request: Request, finding_id: str) -> Response:
         principal = principal_of(request)
-        finding, text = services.finding_read(actor=principal, finding_uuid=finding_id)
+        finding, text = selectors.finding_read(actor=principal, finding_uuid=finding_id)
         body = finding_summary(finding, text.title)
         body["body"] = text.body
         body["content_sha256"] = text.revision.content_sha256
@@ -193,7 +195,7 @@ class FindingRevisionDetailApi(GenericAPIView):
         diff = None
         if number > 1:
             previous = finding.revisions.get(number=number - 1)
-            diff = services.revision_diff(revision_text(previous, finding), text)
+            diff = selectors.revision_diff(revision_text(previous, finding), text)
             record_content_read(principal, finding, via="diff", revision=number - 1)
         return Response(
             {
@@ -237,7 +239,7 @@ class FindingSharePreviewApi(GenericAPIView):
         audience = Audience(
             data["audience_own_org"], data["audience_network"], tuple(str(g) for g in data["groups"])
         )
-        preview = services.audience_preview(
+        preview = selectors.audience_preview(
             actor=principal_of(request), finding_uuid=finding_id, label=data["label"], audience=audience
         )
         return Response(
@@ -352,7 +354,7 @@ class FindingReadersApi(GenericAPIView):
 
     @extend_schema(operation_id="findings_readers", responses=dict)
     def get(self, request: Request, finding_id: str) -> Response:
-        return Response(services.finding_readers(actor=principal_of(request), finding_uuid=finding_id))
+        return Response(selectors.finding_readers(actor=principal_of(request), finding_uuid=finding_id))
 
 
 class FindingExportApi(GenericAPIView):

@@ -27,19 +27,29 @@ class ArtifactParent:
     parent_id: str
     owner_org: Organisation
     kind: str = "attachment"
-    # called inside the transaction that records the artifact (e.g. a checkpoint pins its hash)
-    on_recorded: Callable[[Any], None] | None = None
 
 
 Resolver = Callable[[Principal, str, Action], ArtifactParent]
+RecordedHook = Callable[[Any], None]
 VisibleIds = Callable[[Principal], QuerySet[Any]]
 _RESOLVERS: dict[str, Resolver] = {}
 _VISIBLE_IDS: dict[str, VisibleIds] = {}
+_RECORDED: dict[str, RecordedHook] = {}
 
 
 def register_parent(parent_type: str, resolver: Resolver, visible_ids: VisibleIds) -> None:
     _RESOLVERS[parent_type] = resolver
     _VISIBLE_IDS[parent_type] = visible_ids
+
+
+def register_recorded_hook(parent_type: str, hook: RecordedHook) -> None:
+    """`hook(artifact)` runs inside the transaction that records an artifact of this parent type
+    (a checkpoint pins its file's hash); registered by the owning app's services at start-up."""
+    _RECORDED[parent_type] = hook
+
+
+def recorded_hook(parent_type: str) -> RecordedHook | None:
+    return _RECORDED.get(parent_type)
 
 
 def parent_types() -> dict[str, VisibleIds]:

@@ -11,7 +11,7 @@ from django.db import transaction
 from interlock.access import Action
 from interlock.access.principal import Principal
 from interlock.artifacts.models import Artifact, ArtifactState
-from interlock.artifacts.parents import resolve_parent
+from interlock.artifacts.parents import recorded_hook, resolve_parent
 from interlock.artifacts.storage import artifact_storage
 from interlock.artifacts.upload import EncryptedBlob
 from interlock.audit.events import Event
@@ -45,8 +45,9 @@ def artifact_record(*, actor: Principal, blob: EncryptedBlob) -> Artifact:
         wrapped_data_key=blob.wrapped_data_key,
         created_by=actor.person,
     )
-    if blob.parent.on_recorded is not None:
-        blob.parent.on_recorded(artifact)
+    hook = recorded_hook(blob.parent.parent_type)
+    if hook is not None:
+        hook(artifact)
     audit_record(
         actor=actor,
         event=Event.ARTIFACT_UPLOADED,

@@ -5,18 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from interlock.audit import chain
 from interlock.audit.events import Event
 from interlock.audit.models import AuditEvent, AuditSeal
+from interlock.audit.signing import public_key_hex, seal_message, seal_signing_key
 
 # Any constant: all appends take this transaction-scoped advisory lock, so the chain is
 # extended by one transaction at a time and no two rows share a predecessor.
@@ -72,39 +69,6 @@ def audit_record(
         prev_hash=prev_hash,
         entry_hash=chain.leaf_hash(entry),
     )
-
-
-def seal_signing_key() -> Ed25519PrivateKey:
-    """The Ed25519 key that signs seals; kept in a file outside the database."""
-    path = Path(settings.AUDIT_SEAL_KEY_FILE)
-    if not path.exists():
-        if settings.PRODUCTION:
-            raise RuntimeError("AUDIT_SEAL_KEY_FILE does not exist")
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.write_bytes(Ed25519PrivateKey.generate().private_bytes_raw())
-        path.chmod(0o600)
-    return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
-
-
-def public_key_hex(key: Ed25519PrivateKey) -> str:
-    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
-
-
-def seal_message(
-    *, first_seq: int, last_seq: int, merkle_root: str, head_hash: str, prev_seal_hash: str, sealed_at: str
-) -> bytes:
-    return json.dumps(
-        {
-            "first_seq": first_seq,
-            "last_seq": last_seq,
-            "merkle_root": merkle_root,
-            "head_hash": head_hash,
-            "prev_seal_hash": prev_seal_hash,
-            "sealed_at": sealed_at,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    ).encode()
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from interlock.audit import chain
 from interlock.audit.models import AuditEvent, AuditSeal
-from interlock.audit.services import public_key_hex, seal_message, seal_signing_key
+from interlock.audit.signing import public_key_hex, seal_message, seal_signing_key
 
 
 @dataclass(frozen=True)

@@ -181,17 +181,9 @@ def access_analysis_access_by_id(
 
 
 def _checkpoint_parent(principal: Principal, parent_id: str, action: Action) -> ArtifactParent:
-    from interlock.checkpoints.services import checkpoint_pin_artifact
-
     wanted = action if action in (Action.ATTACH, Action.DOWNLOAD) else Action.VIEW
     checkpoint = access_checkpoint_by_id(principal, parent_id, action=wanted)
-    return ArtifactParent(
-        "checkpoint",
-        str(checkpoint.uuid),
-        checkpoint.owner_org,
-        kind="checkpoint",
-        on_recorded=lambda artifact: checkpoint_pin_artifact(checkpoint=checkpoint, artifact=artifact),
-    )
+    return ArtifactParent("checkpoint", str(checkpoint.uuid), checkpoint.owner_org, kind="checkpoint")
 
 
 CHECKPOINT_AXES = "its own hazard tier; label fixed at TLP:AMBER (owner organisation + named grantees)"

@@ -78,9 +78,10 @@ def checkpoint_register(
     return checkpoint
 
 
-def checkpoint_pin_artifact(*, checkpoint: Checkpoint, artifact: Any) -> None:
-    """Called in the upload's transaction: the file's plaintext SHA-256 becomes the checkpoint's."""
-    locked = Checkpoint.objects.select_for_update().get(pk=checkpoint.pk)
+def checkpoint_pin_artifact(artifact: Any) -> None:
+    """Called in the upload's transaction (the artifacts app's recorded hook for checkpoint
+    parents): the file's plaintext SHA-256 becomes the checkpoint's."""
+    locked = Checkpoint.objects.select_for_update().get(uuid=artifact.parent_id)
     if locked.state != CheckpointState.AWAITING_UPLOAD:
         raise InvalidState("This checkpoint already has its file.")
     locked.artifact = artifact

@@ -21,10 +21,16 @@ SHRED_CONFIRMATIONS = 2
 
 
 def _wrapped_objects() -> list[Any]:
-    """Every model that holds data keys wrapped under an organisation key version."""
-    from interlock.artifacts.models import Artifact
+    """Every model that holds data keys wrapped under an organisation key version, found from
+    the models themselves (a `wrapped_data_key` beside a `key_version`), so a model added later
+    is shredded with its key without anyone remembering to list it."""
+    from django.apps import apps
 
-    return [Artifact]
+    def holds_wrapped_keys(model: Any) -> bool:
+        names = {field.name for field in model._meta.get_fields()}
+        return {"wrapped_data_key", "key_version"} <= names
+
+    return [model for model in apps.get_models() if holds_wrapped_keys(model)]
 
 
 @transaction.atomic

@@ -35,7 +35,9 @@ from interlock.analyses.models import AnalysisRequest, AnalysisState
 from interlock.checkpoints.models import Checkpoint, CheckpointState
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_current_approval
 from interlock.findings.models import Finding
-from interlock.findings.services import Audience, finding_create, finding_share, revision_title
+from interlock.findings.rules import Audience
+from interlock.findings.selectors import revision_title
+from interlock.findings.services import finding_create, finding_share
 from interlock_client import InterlockClient
 
 RESEARCHER = "researcher@aletheia.example"

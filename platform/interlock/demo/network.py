@@ -118,7 +118,9 @@ DEMO_FINDINGS = [
 def _ensure_demo_findings(group: SharingGroup) -> list[dict[str, Any]]:
     """Findings at several labels, shared as their labels allow; created once, listed every time."""
     from interlock.findings.models import Finding, Label
-    from interlock.findings.services import Audience, finding_create, finding_share, revision_title
+    from interlock.findings.rules import Audience
+    from interlock.findings.selectors import revision_title
+    from interlock.findings.services import finding_create, finding_share
 
     out = []
     for email, title, label, hazard, audience in DEMO_FINDINGS:

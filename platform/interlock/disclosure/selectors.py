@@ -11,7 +11,7 @@ from interlock.disclosure.models import DisclosureCase
 from interlock.disclosure.rules import quorum_outcome, reviewer_conflicts
 from interlock.disclosure.transitions import case_text
 from interlock.findings.read_audit import record_content_read
-from interlock.findings.services import revision_text
+from interlock.findings.selectors import revision_text
 
 
 def case_body(case: DisclosureCase, viewer: Principal) -> dict[str, Any]:

@@ -49,13 +49,9 @@ from interlock.disclosure.models import (
 from interlock.disclosure.rules import conflicts_of, quorum_outcome
 from interlock.findings.access import access_finding_by_id
 from interlock.findings.models import Finding, FindingState, Label, Notification
-from interlock.findings.services import (
-    Audience,
-    audience_errors,
-    content_hash,
-    group_recipients_bind,
-    revision_text,
-)
+from interlock.findings.rules import Audience, audience_errors, content_hash
+from interlock.findings.selectors import revision_text
+from interlock.findings.services import group_recipients_bind
 from interlock.network.models import NetworkPolicy, SharingGroup
 from interlock.network.selectors import network_policy_current
 

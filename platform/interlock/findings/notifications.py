@@ -14,8 +14,7 @@ from django.core.mail import send_mail
 from django.db.models import Q
 
 from interlock.access import Action, Principal, can
-from interlock.accounts.models import Person
-from interlock.network.models import OrganisationStatus
+from interlock.findings.selectors import active_members
 
 SUBJECTS = {
     "finding_shared": "A finding was shared with you",
@@ -23,12 +22,6 @@ SUBJECTS = {
     "finding_granted": "You were given access to a finding",
     "comment_created": "New comment on a finding you can read",
 }
-
-
-def active_members() -> Any:
-    return Person.objects.select_related("organisation").filter(
-        is_active=True, organisation__status=OrganisationStatus.ACTIVE
-    )
 
 
 def _candidates(finding: Any) -> Any:

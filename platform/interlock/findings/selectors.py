@@ -6,22 +6,32 @@ authors); a text search then opens the titles and bodies of the visible candidat
 
 from __future__ import annotations
 
+import difflib
+import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
+from django.db import transaction
 from django.db.models import CharField, Count, OuterRef, QuerySet
 from django.db.models.functions import Cast, JSONObject
+from django.utils import timezone
 
-from interlock.access import visible
+from interlock.access import Action, can, visible
+from interlock.access.clearance import clearance_allows
 from interlock.access.principal import Principal
 from interlock.accounts.models import Person
+from interlock.audit.events import Event
+from interlock.audit.services import audit_record
+from interlock.core.errors import ApplicationError, InvalidState
 from interlock.core.query_params import QueryParams
+from interlock.crypto.fields import open_text
 from interlock.crypto.keys import key_cache, preload_key_versions
-from interlock.findings.access import group_org_ids
-from interlock.findings.models import Finding, FindingState, Label, Tag
+from interlock.findings.access import access_finding_by_id, group_org_ids
+from interlock.findings.models import Comment, Finding, FindingRevision, FindingState, Label, Tag
 from interlock.findings.read_audit import record_content_read
-from interlock.findings.services import revision_text, revision_title
-from interlock.network.models import Organisation
+from interlock.findings.rules import Audience, audience_errors, groups_for
+from interlock.network.models import Organisation, OrganisationStatus
 
 SEARCH_CANDIDATE_LIMIT = 2000
 # Counting every visible row costs a scan of all findings; lists count up to this many and
@@ -163,3 +173,148 @@ def finding_titles(findings: list[Finding]) -> dict[int, str]:
         return {
             f.pk: revision_title(f.current_revision, f) for f in findings if f.current_revision is not None
         }
+
+
+def active_members() -> QuerySet[Person]:
+    """Active people of active organisations: who a share, preview or message could reach."""
+    return Person.objects.select_related("organisation").filter(
+        is_active=True, organisation__status=OrganisationStatus.ACTIVE
+    )
+
+
+# --- sealed text, opened only here ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RevisionText:
+    revision: FindingRevision
+    title: str
+    body: str
+
+
+def revision_text(revision: FindingRevision, finding: Finding) -> RevisionText:
+    org = finding.owner_org
+    return RevisionText(
+        revision=revision,
+        title=open_text(org=org, object_id=f"revision:{revision.uuid}:title", sealed=revision.title_sealed),
+        body=open_text(org=org, object_id=f"revision:{revision.uuid}:body", sealed=revision.body_sealed),
+    )
+
+
+def revision_title(revision: FindingRevision, finding: Finding) -> str:
+    return open_text(
+        org=finding.owner_org, object_id=f"revision:{revision.uuid}:title", sealed=revision.title_sealed
+    )
+
+
+@dataclass(frozen=True)
+class AudiencePreview:
+    """Who would read a finding: people by name, except those reached only through a sharing
+    group whose owner hides its member list — they are counted per organisation, so the sharing
+    organisation still sees which organisations receive what it shares (SECURITY.md)."""
+
+    readers: list[Person]
+    hidden: dict[str, int]
+
+    @property
+    def count(self) -> int:
+        return len(self.readers) + sum(self.hidden.values())
+
+
+def audience_preview(
+    *, actor: Principal, finding_uuid: object, label: str, audience: Audience
+) -> AudiencePreview:
+    """Exactly who could read the finding if this label and audience were saved (share dialog);
+    sharing binds the groups' membership as it is now (`group_recipients_bind`)."""
+    from interlock.findings.access import audience_reaches
+
+    finding = access_finding_by_id(actor, finding_uuid, action=Action.SHARE)
+    groups = groups_for(actor, audience.group_uuids)
+    errors = audience_errors(label=label, audience=audience, groups=groups)
+    if errors:
+        raise ApplicationError("This label and audience do not go together.", errors)
+    group_orgs = {org_id for g in groups for org_id in g.members.values_list("pk", flat=True)} | {
+        g.owner_org_id for g in groups
+    }
+    listed_orgs = {
+        org_id
+        for g in groups
+        if can(actor, Action.VIEW_MEMBERS, g)
+        for org_id in {*g.members.values_list("pk", flat=True), g.owner_org_id}
+    }
+    granted = set(finding.grants.filter(expires_at__gt=timezone.now()).values_list("user_id", flat=True))
+    author_ids = set(finding.authors.values_list("pk", flat=True))
+    readers: list[Person] = []
+    hidden: dict[str, int] = {}
+    for person in active_members().order_by("organisation__name", "display_name"):
+        if not clearance_allows(person, finding.hazard_tier):
+            continue
+        reaches = functools.partial(
+            audience_reaches,
+            person,
+            owner_org_id=finding.owner_org_id,
+            label=label,
+            own_org=audience.own_org,
+            network=audience.network,
+            grant=person.pk in granted,
+        )
+        if person.pk in author_ids or reaches(group_orgs=set()):
+            readers.append(person)
+        elif reaches(group_orgs=group_orgs):
+            if person.organisation_id in listed_orgs or person.organisation is None:
+                readers.append(person)
+            else:
+                hidden[person.organisation.name] = hidden.get(person.organisation.name, 0) + 1
+    return AudiencePreview(readers=readers, hidden=hidden)
+
+
+def comment_text(comment: Comment, finding: Finding) -> str:
+    return open_text(org=finding.owner_org, object_id=f"comment:{comment.uuid}", sealed=comment.body_sealed)
+
+
+def finding_read(*, actor: Principal, finding_uuid: object) -> tuple[Finding, RevisionText]:
+    """The current revision, decrypted; reads of RED and AMBER+STRICT content are audited."""
+    finding = access_finding_by_id(actor, finding_uuid, action=Action.VIEW)
+    assert finding.current_revision is not None  # noqa: S101 - created with revision 1
+    text = revision_text(finding.current_revision, finding)
+    if finding.label in (Label.RED, Label.AMBER_STRICT):
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                event=Event.FINDING_READ,
+                target=finding,
+                extra={"revision": finding.current_revision.number, "label": finding.label},
+            )
+    return finding, text
+
+
+def revision_diff(older: RevisionText, newer: RevisionText) -> str:
+    lines = difflib.unified_diff(
+        (older.title + "\n\n" + older.body).splitlines(),
+        (newer.title + "\n\n" + newer.body).splitlines(),
+        fromfile=f"revision {older.revision.number}",
+        tofile=f"revision {newer.revision.number}",
+        lineterm="",
+    )
+    return "\n".join(lines)
+
+
+def finding_readers(*, actor: Principal, finding_uuid: object) -> list[dict[str, Any]]:
+    """Who read this RED/AMBER+STRICT finding and when (authors only), from the audit log."""
+    from interlock.audit.models import AuditEvent
+
+    finding = access_finding_by_id(actor, finding_uuid, action=Action.VIEW_READERS)
+    if finding.label not in (Label.RED, Label.AMBER_STRICT):
+        raise InvalidState("Reads are recorded for TLP:RED and TLP:AMBER+STRICT findings only.")
+    rows = AuditEvent.objects.filter(
+        event=Event.FINDING_READ, target_type="findings.finding", target_id=str(finding.pk)
+    ).order_by("-seq")[:500]
+    people = {p.pk: p for p in Person.objects.filter(pk__in={r.actor_id for r in rows})}
+    return [
+        {
+            "person": people[r.actor_id].display_name if r.actor_id in people else r.actor_label,
+            "read_at": r.occurred_at,
+            "revision": r.extra.get("revision"),
+        }
+        for r in rows
+    ]

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
-import functools
-import hashlib
-import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.contrib.auth.models import Permission
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from interlock.access import Action, can
+from interlock.access import Action
 from interlock.access.clearance import clearance_allows
 from interlock.access.lookups import parse_uuid
 from interlock.access.principal import Principal
@@ -23,8 +16,8 @@ from interlock.accounts.access import access_person_by_id
 from interlock.accounts.models import Person
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
-from interlock.core.errors import ApplicationError, InvalidState, NotFound, PolicyDenied
-from interlock.crypto.fields import open_text, seal_text
+from interlock.core.errors import ApplicationError, NotFound, PolicyDenied
+from interlock.crypto.fields import seal_text
 from interlock.findings.access import access_finding_by_id
 from interlock.findings.models import (
     Capability,
@@ -38,43 +31,12 @@ from interlock.findings.models import (
     Tag,
 )
 from interlock.findings.notifications import notify_finding_task
+from interlock.findings.rules import Audience, audience_errors, content_hash, groups_for
 from interlock.network.models import OrganisationStatus, SharingGroup
 
 MAX_TITLE = 300
 MAX_BODY = 200_000
 MAX_GRANT_DAYS = 365
-
-
-@dataclass(frozen=True)
-class Audience:
-    own_org: bool = False
-    network: bool = False
-    group_uuids: tuple[str, ...] = ()
-
-
-def audience_errors(*, label: str, audience: Audience, groups: list[SharingGroup]) -> dict[str, list[str]]:
-    """The label↔audience table of DESIGN.md; an empty dict means consistent."""
-    errors: dict[str, list[str]] = {}
-    if label not in Label.values:
-        errors["label"] = [f"one of {', '.join(Label.values)}"]
-        return errors
-    if label == Label.CLEAR:
-        errors["label"] = ["TLP:CLEAR is set only by a released disclosure decision"]
-    if label in (Label.RED, Label.AMBER_STRICT):
-        if audience.own_org:
-            errors["audience_own_org"] = [
-                f"{Label(label).label} goes to named people only, not the whole organisation"
-            ]
-        if groups:
-            errors["groups"] = ["sharing groups never carry TLP:RED or TLP:AMBER+STRICT"]
-    if audience.network and label not in (Label.GREEN, Label.CLEAR):
-        errors["audience_network"] = ["only TLP:GREEN (or CLEAR) findings go to the whole network"]
-    return errors
-
-
-def content_hash(title: str, body: str) -> str:
-    """The SHA-256 a revision is pinned by (disclosure cases compare released text with it too)."""
-    return hashlib.sha256(json.dumps({"title": title, "body": body}, sort_keys=True).encode()).hexdigest()
 
 
 def _validate_text(title: str, body: str) -> tuple[str, str]:
@@ -104,19 +66,6 @@ def _revision_add(*, finding: Finding, author: Person, title: str, body: str) ->
     finding.updated_at = timezone.now()
     finding.save(update_fields=["current_revision", "updated_at"])
     return revision
-
-
-def _groups_for(actor: Principal, group_uuids: tuple[str, ...]) -> list[SharingGroup]:
-    """Only groups the author's organisation belongs to (or owns) can be an audience."""
-    parsed = [parse_uuid(u) for u in group_uuids]
-    groups = list(
-        SharingGroup.objects.filter(uuid__in=parsed)
-        .filter(Q(members=actor.organisation_id) | Q(owner_org=actor.organisation_id))
-        .distinct()
-    )
-    if len({g.pk for g in groups}) != len(set(parsed)):
-        raise ApplicationError("Unknown sharing group.", {"groups": ["not a group your organisation is in"]})
-    return list({g.pk: g for g in groups}.values())
 
 
 def group_recipients_bind(*, finding: Finding, groups: list[SharingGroup]) -> set[int]:
@@ -204,7 +153,7 @@ def finding_share(
 ) -> Finding:
     """Set the label and the audience together (refused when inconsistent) and publish a draft."""
     finding = access_finding_by_id(actor, finding_uuid, action=Action.SHARE)
-    groups = _groups_for(actor, audience.group_uuids)
+    groups = groups_for(actor, audience.group_uuids)
     errors = audience_errors(label=label, audience=audience, groups=groups)
     if label == Label.AMBER_STRICT:
         outsiders = finding.grants.exclude(user__organisation=finding.owner_org).filter(
@@ -352,142 +301,3 @@ def comment_create(
         )
     )
     return comment
-
-
-# --- reading (sealed text opened only here) ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RevisionText:
-    revision: FindingRevision
-    title: str
-    body: str
-
-
-def revision_text(revision: FindingRevision, finding: Finding) -> RevisionText:
-    org = finding.owner_org
-    return RevisionText(
-        revision=revision,
-        title=open_text(org=org, object_id=f"revision:{revision.uuid}:title", sealed=revision.title_sealed),
-        body=open_text(org=org, object_id=f"revision:{revision.uuid}:body", sealed=revision.body_sealed),
-    )
-
-
-def revision_title(revision: FindingRevision, finding: Finding) -> str:
-    return open_text(
-        org=finding.owner_org, object_id=f"revision:{revision.uuid}:title", sealed=revision.title_sealed
-    )
-
-
-@dataclass(frozen=True)
-class AudiencePreview:
-    """Who would read a finding: people by name, except those reached only through a sharing
-    group whose owner hides its member list — they are counted per organisation, so the sharing
-    organisation still sees which organisations receive what it shares (SECURITY.md)."""
-
-    readers: list[Person]
-    hidden: dict[str, int]
-
-    @property
-    def count(self) -> int:
-        return len(self.readers) + sum(self.hidden.values())
-
-
-def audience_preview(
-    *, actor: Principal, finding_uuid: object, label: str, audience: Audience
-) -> AudiencePreview:
-    """Exactly who could read the finding if this label and audience were saved (share dialog);
-    sharing binds the groups' membership as it is now (`group_recipients_bind`)."""
-    from interlock.findings.access import audience_reaches
-    from interlock.findings.notifications import active_members
-
-    finding = access_finding_by_id(actor, finding_uuid, action=Action.SHARE)
-    groups = _groups_for(actor, audience.group_uuids)
-    errors = audience_errors(label=label, audience=audience, groups=groups)
-    if errors:
-        raise ApplicationError("This label and audience do not go together.", errors)
-    group_orgs = {org_id for g in groups for org_id in g.members.values_list("pk", flat=True)} | {
-        g.owner_org_id for g in groups
-    }
-    listed_orgs = {
-        org_id
-        for g in groups
-        if can(actor, Action.VIEW_MEMBERS, g)
-        for org_id in {*g.members.values_list("pk", flat=True), g.owner_org_id}
-    }
-    granted = set(finding.grants.filter(expires_at__gt=timezone.now()).values_list("user_id", flat=True))
-    author_ids = set(finding.authors.values_list("pk", flat=True))
-    readers: list[Person] = []
-    hidden: dict[str, int] = {}
-    for person in active_members().order_by("organisation__name", "display_name"):
-        if not clearance_allows(person, finding.hazard_tier):
-            continue
-        reaches = functools.partial(
-            audience_reaches,
-            person,
-            owner_org_id=finding.owner_org_id,
-            label=label,
-            own_org=audience.own_org,
-            network=audience.network,
-            grant=person.pk in granted,
-        )
-        if person.pk in author_ids or reaches(group_orgs=set()):
-            readers.append(person)
-        elif reaches(group_orgs=group_orgs):
-            if person.organisation_id in listed_orgs or person.organisation is None:
-                readers.append(person)
-            else:
-                hidden[person.organisation.name] = hidden.get(person.organisation.name, 0) + 1
-    return AudiencePreview(readers=readers, hidden=hidden)
-
-
-def comment_text(comment: Comment, finding: Finding) -> str:
-    return open_text(org=finding.owner_org, object_id=f"comment:{comment.uuid}", sealed=comment.body_sealed)
-
-
-def finding_read(*, actor: Principal, finding_uuid: object) -> tuple[Finding, RevisionText]:
-    """The current revision, decrypted; reads of RED and AMBER+STRICT content are audited."""
-    finding = access_finding_by_id(actor, finding_uuid, action=Action.VIEW)
-    assert finding.current_revision is not None  # noqa: S101 - created with revision 1
-    text = revision_text(finding.current_revision, finding)
-    if finding.label in (Label.RED, Label.AMBER_STRICT):
-        with transaction.atomic():
-            audit_record(
-                actor=actor,
-                event=Event.FINDING_READ,
-                target=finding,
-                extra={"revision": finding.current_revision.number, "label": finding.label},
-            )
-    return finding, text
-
-
-def revision_diff(older: RevisionText, newer: RevisionText) -> str:
-    lines = difflib.unified_diff(
-        (older.title + "\n\n" + older.body).splitlines(),
-        (newer.title + "\n\n" + newer.body).splitlines(),
-        fromfile=f"revision {older.revision.number}",
-        tofile=f"revision {newer.revision.number}",
-        lineterm="",
-    )
-    return "\n".join(lines)
-
-
-def finding_readers(*, actor: Principal, finding_uuid: object) -> list[dict[str, Any]]:
-    """Who read this RED/AMBER+STRICT finding and when (authors only), from the audit log."""
-    from interlock.audit.models import AuditEvent
-
-    finding = access_finding_by_id(actor, finding_uuid, action=Action.VIEW_READERS)
-    if finding.label not in (Label.RED, Label.AMBER_STRICT):
-        raise InvalidState("Reads are recorded for TLP:RED and TLP:AMBER+STRICT findings only.")
-    rows = AuditEvent.objects.filter(
-        event=Event.FINDING_READ, target_type="findings.finding", target_id=str(finding.pk)
-    ).order_by("-seq")[:500]
-    people = {p.pk: p for p in Person.objects.filter(pk__in={r.actor_id for r in rows})}
-    return [
-        {
-            "person": people[r.actor_id].display_name if r.actor_id in people else r.actor_label,
-            "read_at": r.occurred_at,
-            "revision": r.extra.get("revision"),
-        }
-        for r in rows
-    ]

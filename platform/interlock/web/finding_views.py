@@ -28,17 +28,19 @@ from interlock.core.errors import ApplicationError, NotFound
 from interlock.core.markdown import render_markdown
 from interlock.core.query_params import QueryParams
 from interlock.crypto.keys import key_cache
-from interlock.findings import services
+from interlock.findings import selectors, services
 from interlock.findings.models import Capability, FindingState, Label
 from interlock.findings.read_audit import record_content_read
+from interlock.findings.rules import Audience
 from interlock.findings.selectors import (
     MAX_PAGE,
     FindingFilters,
+    comment_text,
     finding_list,
     finding_titles,
     group_receivers,
+    revision_text,
 )
-from interlock.findings.services import Audience, comment_text, revision_text
 from interlock.network.selectors import sharing_group_list
 from interlock.web.pages import member_required
 
@@ -107,7 +109,7 @@ def finding_new_view(request: HttpRequest) -> HttpResponse:
 def _detail_context(
     request: HttpRequest, principal: Principal, finding_id: str, *, revision_number: int | None
 ) -> dict[str, Any]:
-    finding, current = services.finding_read(actor=principal, finding_uuid=finding_id)
+    finding, current = selectors.finding_read(actor=principal, finding_uuid=finding_id)
     with key_cache():
         revisions = list(finding.revisions.select_related("author").order_by("number"))
         shown, diff = current, None
@@ -119,7 +121,7 @@ def _detail_context(
             record_content_read(principal, finding, via="revision", revision=shown.revision.number)
         if shown.revision.number > 1:
             previous = next(r for r in revisions if r.number == shown.revision.number - 1)
-            diff = services.revision_diff(revision_text(previous, finding), shown)
+            diff = selectors.revision_diff(revision_text(previous, finding), shown)
             record_content_read(principal, finding, via="diff", revision=previous.number)
         comments = [
             {"comment": c, "html": mark_safe(render_markdown(comment_text(c, finding)))}  # noqa: S308 - sanitised by nh3
@@ -149,7 +151,7 @@ def _detail_context(
             default_grant_expiry=(timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M"),
         )
         if finding.label in (Label.RED, Label.AMBER_STRICT):
-            context["readers"] = services.finding_readers(actor=principal, finding_uuid=finding.uuid)
+            context["readers"] = selectors.finding_readers(actor=principal, finding_uuid=finding.uuid)
     return context
 
 
@@ -201,7 +203,7 @@ def finding_share_preview_view(request: HttpRequest, finding_id: str) -> HttpRes
     """htmx partial: who will be able to read the finding with the dialog's current choices."""
     label, audience = _audience_from(request)
     try:
-        preview = services.audience_preview(
+        preview = selectors.audience_preview(
             actor=principal_of(request), finding_uuid=finding_id, label=label, audience=audience
         )
         context = {

@@ -26,7 +26,8 @@ from interlock.crypto.services import org_key_rotate, org_key_rotation_run, org_
 from interlock.disclosure import transitions
 from interlock.disclosure.models import DisclosureCase
 from interlock.findings.models import Comment, FindingRevision
-from interlock.findings.services import Audience, comment_create, finding_create, finding_share
+from interlock.findings.rules import Audience
+from interlock.findings.services import comment_create, finding_create, finding_share
 from tests.interlock.builders import principal_for
 
 pytestmark = pytest.mark.django_db

@@ -54,13 +54,9 @@ def test_rotation_rewraps_findings_and_comments_so_the_old_version_can_be_shredd
     from interlock.crypto.fields import sealed_key_version
     from interlock.crypto.services import org_key_rotate, org_key_rotation_run
     from interlock.findings.models import Comment, FindingRevision
-    from interlock.findings.services import (
-        Audience,
-        comment_create,
-        finding_create,
-        finding_read,
-        finding_share,
-    )
+    from interlock.findings.rules import Audience
+    from interlock.findings.selectors import finding_read
+    from interlock.findings.services import comment_create, finding_create, finding_share
 
     author = network.person(clearance=1)
     finding = finding_create(

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from interlock.findings.services import Audience, finding_create, finding_share
+from interlock.findings.rules import Audience
+from interlock.findings.services import finding_create, finding_share
 from tests.interlock.builders import principal_for
 
 SECRET = "SECRET-PASSAGE: the exact training recipe"

@@ -26,7 +26,8 @@ from interlock.core.errors import ApplicationError
 from interlock.disclosure import transitions
 from interlock.disclosure.models import CaseState, DecisionRecord, DisclosureCase, PublicRelease, Reviewer
 from interlock.findings.models import Finding, FindingState
-from interlock.findings.services import finding_revise, finding_withdraw, revision_text
+from interlock.findings.selectors import revision_text
+from interlock.findings.services import finding_revise, finding_withdraw
 from tests.interlock.builders import principal_for
 from tests.interlock.disclosure.conftest import ASSESSMENT, SECRET, redacted_body
 

@@ -15,7 +15,8 @@ from interlock.core.errors import InvalidState, NotFound
 from interlock.disclosure import transitions
 from interlock.disclosure.models import CaseState, DecisionRecord, DisclosureCase, PriorAffiliation
 from interlock.findings.models import Finding
-from interlock.findings.services import finding_revise, revision_text
+from interlock.findings.selectors import revision_text
+from interlock.findings.services import finding_revise
 from tests.interlock.builders import principal_for
 from tests.interlock.disclosure.conftest import ASSESSMENT, SECRET, redacted_body
 

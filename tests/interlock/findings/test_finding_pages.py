@@ -7,7 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from interlock.core.markdown import render_markdown
 from interlock.findings.models import Finding
-from interlock.findings.services import Audience, finding_create, finding_share
+from interlock.findings.rules import Audience
+from interlock.findings.services import finding_create, finding_share
 from tests.interlock.builders import PASSWORD, principal_for
 
 pytestmark = pytest.mark.django_db

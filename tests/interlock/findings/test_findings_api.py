@@ -13,7 +13,8 @@ from interlock.accounts.models import Role
 from interlock.audit.models import AuditEvent
 from interlock.findings.models import Finding, Notification
 from interlock.findings.notifications import notify_finding
-from interlock.findings.services import Audience, finding_share
+from interlock.findings.rules import Audience
+from interlock.findings.services import finding_share
 from interlock.network.models import SharingGroup
 from tests.interlock.builders import principal_for
 
