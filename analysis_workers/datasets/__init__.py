@@ -4,6 +4,8 @@
 `build_for_model(name, params, model=…, in_dim=…)` builds one labelled by the checkpoint itself
 ("regression": (x, model(x) + noise·ε), what the worker uses on mlp and deep_linear checkpoints).
 The schema the platform publishes and validates is the registry's, for every dataset alike.
+`regression.linear_teacher_regression` (a linear teacher, optionally on a subspace) is a library
+generator for notebooks and benchmarks; no analysis kind takes it, so it is not registered.
 """
 
 from __future__ import annotations

@@ -224,9 +224,9 @@ def test_the_share_preview_counts_hidden_members_without_naming_them(group_share
 
 
 def test_mutant_ignoring_hidden_member_lists_names_them(group_share, api_client_for, monkeypatch) -> None:
-    from interlock.findings import services as finding_services
+    from interlock.findings import selectors as finding_selectors
 
-    monkeypatch.setattr(finding_services, "can", lambda principal, action, obj: allow("mutant"))
+    monkeypatch.setattr(finding_selectors, "can", lambda principal, action, obj: allow("mutant"))
     assert _preview_names_hidden_members(group_share, api_client_for)
 
 

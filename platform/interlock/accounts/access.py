@@ -20,7 +20,7 @@ def person_rule(principal: Principal, action: Action, target: Person) -> Decisio
     person = principal.person
     same_org = person.organisation_id == target.organisation_id
     if action == Action.VIEW:
-        if person.pk == target.pk or person.is_steward or same_org:
+        if person.pk == target.pk or same_org or (person.is_steward and target.organisation_id is not None):
             return allow("self, steward or colleague")
         if target.is_active and target.organisation is not None and target.organisation.is_active:
             return allow("active member of an active organisation")
@@ -42,6 +42,8 @@ def person_rule(principal: Principal, action: Action, target: Person) -> Decisio
             return deny("clearance ≥ 2 needs a steward")
         if person.pk == target.pk:
             return deny("nobody approves their own clearance")
+        if person.effective_clearance() < target.clearance:
+            return deny("a steward approves clearance only up to their own")
         return allow("steward")
     if action == Action.SET_STEWARD:
         if person.is_steward and person.pk != target.pk:

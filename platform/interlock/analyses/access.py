@@ -32,14 +32,17 @@ from interlock.artifacts.parents import ArtifactParent, register_parent
 from interlock.core.errors import NotFound
 
 
+def _reaches(org_id: int) -> Q:
+    """An approved release reaches the organisation: the whole network, or a sharing group the
+    organisation was bound into at approval and is still in (later additions never widen it)."""
+    still_in = Q(target_group__members=org_id) | Q(target_group__owner_org=org_id)
+    return Q(target=ReleaseTarget.NETWORK) | (Q(bound_organisations__contains=[org_id]) & still_in)
+
+
 def _released_to(person: Person, request: AnalysisRequest) -> bool:
     """An approved output release reaches the person's organisation."""
     approved = request.releases.filter(state=ReleaseState.APPROVED)
-    return approved.filter(
-        Q(target=ReleaseTarget.NETWORK)
-        | Q(target_group__members=person.organisation_id)
-        | Q(target_group__owner_org=person.organisation_id)
-    ).exists()
+    return approved.filter(_reaches(person.organisation_id or 0)).exists()
 
 
 def analysis_rule(principal: Principal, action: Action, request: AnalysisRequest) -> Decision:
@@ -106,13 +109,7 @@ def visible_analyses(principal: Principal, queryset: QuerySet[AnalysisRequest]) 
     person = principal.person
     org_id = principal.organisation_id
     releases = OutputRelease.objects.filter(analysis_id=OuterRef("pk"))
-    released = Exists(
-        releases.filter(state=ReleaseState.APPROVED).filter(
-            Q(target=ReleaseTarget.NETWORK)
-            | Q(target_group__members=org_id)
-            | Q(target_group__owner_org=org_id)
-        )
-    )
+    released = Exists(releases.filter(state=ReleaseState.APPROVED).filter(_reaches(org_id)))
     audience = Q(requester_id=person.pk) | Q(checkpoint__owner_org_id=org_id) | Q(released=True)
     if person.is_steward:
         audience |= Q(pending=True)

@@ -113,6 +113,9 @@ class OutputRelease(models.Model):
     )
     reason = models.CharField(max_length=2000)
     state = models.CharField(max_length=16, choices=ReleaseState.choices, default=ReleaseState.PENDING)
+    # A release to a sharing group reaches the organisations in it when it was approved (ids);
+    # one added to the group later never receives it, one that leaves stops receiving it.
+    bound_organisations = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
 

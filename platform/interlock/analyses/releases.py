@@ -98,7 +98,12 @@ def release_vote(*, actor: Principal, release_uuid: object, approve: bool, ratio
     if not approve or approvals >= APPROVALS_NEEDED:
         release.state = ReleaseState.APPROVED if approve else ReleaseState.REJECTED
         release.decided_at = timezone.now()
-        release.save(update_fields=["state", "decided_at"])
+        if approve and release.target_group is not None:
+            group = release.target_group
+            release.bound_organisations = sorted(
+                {*group.members.values_list("pk", flat=True), group.owner_org_id}
+            )
+        release.save(update_fields=["state", "decided_at", "bound_organisations"])
         audit_record(
             actor=None,
             event=Event.ANALYSIS_RELEASE_DECIDED,

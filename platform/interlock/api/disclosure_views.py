@@ -10,7 +10,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from interlock.access import sees
+from interlock.access import sees, visible
 from interlock.access.lookups import parse_uuid
 from interlock.access.principal import Principal
 from interlock.accounts.models import TokenScope
@@ -18,7 +18,7 @@ from interlock.accounts.requests import principal_of
 from interlock.api.serializers import StrictSerializer, validated_input
 from interlock.core.errors import ApplicationError
 from interlock.disclosure import transitions
-from interlock.disclosure.access import access_case_by_id, open_calls, visible_cases
+from interlock.disclosure.access import access_case_by_id, open_calls
 from interlock.disclosure.models import DisclosureCase, Target, VoteChoice
 from interlock.disclosure.selectors import case_body
 
@@ -65,9 +65,7 @@ class DisclosureListApi(GenericAPIView):
         principal = principal_of(request)
         cases = DisclosureCase.objects.select_related("finding")
         listed = (
-            open_calls(principal, cases)
-            if request.query_params.get("calls")
-            else visible_cases(principal, cases)
+            open_calls(principal, cases) if request.query_params.get("calls") else visible(principal, cases)
         )
         page = self.paginate_queryset(listed.order_by("-created_at"))
         return self.get_paginated_response(

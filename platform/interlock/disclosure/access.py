@@ -24,6 +24,7 @@ from django.utils import timezone
 from interlock.access import policy
 from interlock.access.actions import Action, Decision, allow, deny
 from interlock.access.clearance import clearance_allows, max_visible_tier
+from interlock.access.gate import network_gate
 from interlock.access.lookups import parse_uuid, require_scope
 from interlock.access.policy import can, sees
 from interlock.access.principal import Principal
@@ -84,6 +85,8 @@ def case_rule(principal: Principal, action: Action, case: DisclosureCase) -> Dec
     finding = case.finding
     author = is_author(person, finding) and clearance_allows(person, finding.hazard_tier)
     steward = person.is_steward and bool(content_axes(person, finding))
+    # a steward of the owner organisation reads the case but never steers its review
+    independent_steward = steward and person.organisation_id != finding.owner_org_id
     reviewer = _live_reviewer(person, case) if not author else None
     seated = reviewer is not None and bool(content_axes(person, finding))
     if action == Action.VIEW:
@@ -98,11 +101,15 @@ def case_rule(principal: Principal, action: Action, case: DisclosureCase) -> Dec
         # asked of the person to be seated (on their behalf), when a steward assigns them
         return _eligible_reviewer(person, case)
     if action in (Action.ASSIGN_REVIEWER, Action.DECIDE, Action.ACCEPT_EMBARGO, Action.END_EMBARGO):
-        return allow("cleared steward") if steward else deny("only a steward cleared for the finding")
+        if not steward:
+            return deny("only a steward cleared for the finding")
+        if not independent_steward:
+            return deny("a steward of the owner organisation does not steer its own review")
+        return allow("cleared steward of another organisation")
     if action == Action.SEE_REVIEWER_NAMES:
         return allow("steward") if steward else deny("reviewers appear under pseudonyms")
     if action == Action.VETO:
-        return allow("cleared steward") if steward else deny("only a steward's reject is a veto")
+        return allow("cleared steward") if independent_steward else deny("only a steward's reject is a veto")
     if action == Action.VOTE:
         if not seated or reviewer is None:
             return deny("not a reviewer of this case (or the review time ended)")
@@ -185,6 +192,8 @@ def visible_cases(principal: Principal, queryset: QuerySet[DisclosureCase]) -> Q
 def open_calls(principal: Principal, queryset: QuerySet[DisclosureCase]) -> QuerySet[DisclosureCase]:
     """Cases under review the person could volunteer for (hard conflicts and axes in SQL;
     softer conflicts are shown on the case and stop a vote, not a volunteer)."""
+    if not network_gate(principal):
+        return queryset.none()
     person = principal.person
     author = Exists(
         Finding.authors.through.objects.filter(finding_id=OuterRef("finding_id"), person_id=person.pk)

@@ -10,11 +10,11 @@ from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from interlock.access import Action, can
+from interlock.access import Action, can, visible
 from interlock.accounts.requests import principal_of
 from interlock.api.disclosure_views import ACTIONS, perform
 from interlock.core.errors import ApplicationError, NotFound
-from interlock.disclosure.access import access_case_by_id, open_calls, visible_cases
+from interlock.disclosure.access import access_case_by_id, open_calls
 from interlock.disclosure.models import DisclosureCase, Target, VoteChoice
 from interlock.disclosure.selectors import case_body
 from interlock.disclosure.transitions import ASSESSMENT_FIELDS, TRANSITIONS, case_open
@@ -42,7 +42,7 @@ def _error_text(failure: ApplicationError) -> str:
 def disclosures_view(request: HttpRequest) -> HttpResponse:
     principal = principal_of(request)
     cases = DisclosureCase.objects.select_related("finding__owner_org", "target_group")
-    mine = visible_cases(principal, cases).order_by("-created_at")[:100]
+    mine = visible(principal, cases).order_by("-created_at")[:100]
     calls = open_calls(principal, cases).order_by("review_deadline")[:50]
     return render(request, "web/disclosures/list.html", {"cases": mine, "calls": calls})
 
