@@ -35,6 +35,7 @@ from functools import partial
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.db import models
 from django.utils import timezone
@@ -57,6 +58,7 @@ from interlock.checkpoints.models import (
     CheckpointApproval,
     CheckpointState,
 )
+from interlock.crypto.fields import SealedTextField
 from interlock.crypto.models import OrgKeyVersion
 from interlock.disclosure.access import open_calls
 from interlock.disclosure.models import (
@@ -1168,3 +1170,61 @@ def test_every_registered_model_and_action_matches_the_written_rules(
     assert mismatches == []
     fixed = [d.bug for d in DIVERGENCES if not known[d.bug]]
     assert fixed == [], "no longer diverges (delete it from DIVERGENCES)"
+
+
+# --- the registry is complete -------------------------------------------------------------------
+
+# Models that hold protected content by the test below but are decided elsewhere, and why.
+EXEMPT: dict[str, str] = {
+    "accounts.AgreementAcceptance": "the person's own acceptance; read only by the network gate",
+    "accounts.ApiToken": "the person's own token hashes; listed only to that person's MFA session",
+    "accounts.Invitation": "issued through Organisation INVITE_MEMBER, redeemed by its secret; never listed",
+    "network.OrganisationActivation": "a steward's vote, written through APPROVE_ACTIVATION; only counted",
+    "network.NetworkPolicy": "the network's rules, which the platform itself reads",
+    "crypto.OrgKeyVersion": "listed only through the NETWORK MANAGE_KEYS action",
+    "crypto.KeyShredConfirmation": "listed only through the NETWORK MANAGE_KEYS action",
+    "crypto.KeyRotation": "an operator's job (manage.py rotate_org_key); never served",
+    "findings.FindingGroupRecipient": "the binding table, read only inside the finding filter",
+    "analyses.AnalysisInput": "rows of a request, never served alone",
+    "disclosure.PriorAffiliation": "conflict-of-interest input, read only by disclosure.rules",
+    "disclosure.PublicRelease": "public by design: the released, redacted revision only",
+    "audit.AuditEvent": "read through the NETWORK VIEW_AUDIT action",
+}
+
+
+def protected_content(model: type[models.Model], registered: set[type]) -> list[str]:
+    """Why a model holds protected content: sealed text, its own axes, or a link to a protected model."""
+    reasons = []
+    for f in model._meta.get_fields():
+        if isinstance(f, SealedTextField):
+            reasons.append(f"sealed {f.name}")
+        elif f.concrete and f.name in ("hazard_tier", "label"):
+            reasons.append(f"its own {f.name}")
+        elif f.concrete and isinstance(f.related_model, type) and f.related_model in registered:
+            reasons.append(f"{f.name} → {f.related_model.__name__}")
+    return reasons
+
+
+def test_every_model_holding_protected_content_is_registered_or_exempt() -> None:
+    registered = {r.model for r in registrations()}
+    interlock_models = [
+        model
+        for config in apps.get_app_configs()
+        if config.name.startswith("interlock.")
+        for model in config.get_models()  # concrete models; auto-created m2m tables left out
+    ]
+    labels = {model._meta.label for model in interlock_models}
+    unguarded = [
+        f"{model._meta.label} ({', '.join(reasons)})"
+        for model in interlock_models
+        if model not in registered
+        and model._meta.label not in EXEMPT
+        and (reasons := protected_content(model, registered))
+    ]
+    stale = [label for label in EXEMPT if label not in labels]
+    stale += [
+        model._meta.label for model in interlock_models if model in registered and model._meta.label in EXEMPT
+    ]
+    assert unguarded == [], "register these with interlock.access.policy, or say in EXEMPT why not"
+    assert stale == [], "EXEMPT names models that are gone or now registered"
+    assert len(registered & set(interlock_models)) >= 20
