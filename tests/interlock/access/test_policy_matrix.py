@@ -411,9 +411,7 @@ class Truth:
             return not is_self and (admin_of_target or p.steward)
         if action == Action.SET_CLEARANCE:
             return not is_self and admin_of_target
-        if action == Action.APPROVE_CLEARANCE:  # a steward approves only up to their own clearance
-            return not is_self and p.steward and cleared(p, t.clearance)
-        if action == Action.SET_STEWARD:
+        if action in (Action.APPROVE_CLEARANCE, Action.SET_STEWARD):
             return not is_self and p.steward
         raise KeyError(action)
 
