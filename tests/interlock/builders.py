@@ -111,3 +111,52 @@ def sharing_group_of(org: Organisation, name: str = "Circle") -> SharingGroup:
     group = SharingGroup.objects.create(name=name, owner_org=org)
     group.members.set([org])
     return group
+
+
+def approved_checkpoint(
+    api_client_for: Any,
+    owner: Person,
+    steward: Person,
+    spec: dict[str, Any],
+    *,
+    name: str = "model",
+    hazard_tier: int = 0,
+    series: str = "",
+    position: int | None = None,
+    seed: int = 0,
+) -> Any:
+    """A checkpoint registered by `owner`, its weights uploaded through the API (encrypted as they
+    arrive) and approved at AL3 by `steward` — the path every analysis test needs first."""
+    from datetime import timedelta
+
+    import torch
+    from django.utils import timezone
+
+    from analysis_workers import zoo
+    from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
+
+    checkpoint = checkpoint_register(
+        actor=principal_for(owner),
+        name=name,
+        spec=spec,
+        hazard_tier=hazard_tier,
+        series=series,
+        position=position,
+    )
+    weights = zoo.save_checkpoint(zoo.build(spec, generator=torch.Generator().manual_seed(seed)), spec)
+    uploaded = api_client_for(owner).generic(
+        "POST",
+        f"/api/v1/artifacts/?parent_type=checkpoint&parent_id={checkpoint.uuid}",
+        weights,
+        content_type="application/octet-stream",
+    )
+    assert uploaded.status_code == 201, uploaded.content
+    checkpoint.refresh_from_db()
+    checkpoint_approve(
+        actor=principal_for(steward),
+        checkpoint_uuid=checkpoint.uuid,
+        access_level=3,
+        expires_at=timezone.now() + timedelta(days=5),
+        sha256=checkpoint.sha256,
+    )
+    return checkpoint

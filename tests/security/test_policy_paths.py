@@ -26,7 +26,7 @@ from interlock.findings.models import Finding
 from interlock.findings.rules import Audience
 from interlock.findings.services import comment_create, finding_create, finding_grant, finding_share
 from interlock.network.models import SharingGroup
-from tests.interlock.builders import principal_for
+from tests.interlock.builders import approved_checkpoint, principal_for
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -424,33 +424,10 @@ def test_a_random_id_and_a_hidden_case_answer_alike_on_every_action(red_case, ap
 def _analysis_allowed_after_the_approvers_clearance_lapses(
     network: Any, api_client_for: Callable[..., Any]
 ) -> bool:
-    import torch
-
-    from analysis_workers import zoo
-    from interlock.checkpoints.services import checkpoint_approve
-
     owner = network.org("Approved lab", ceiling=3)
     member = network.person(owner, clearance=2)
     steward = network.person(steward=True, clearance=2)
-    spec = example_spec("mlp")
-    checkpoint = checkpoint_register(actor=principal_for(member), name="h2 model", spec=spec, hazard_tier=2)
-    weights = zoo.save_checkpoint(zoo.build(spec, generator=torch.Generator().manual_seed(0)), spec)
-    api = api_client_for(member)
-    uploaded = api.generic(
-        "POST",
-        f"/api/v1/artifacts/?parent_type=checkpoint&parent_id={checkpoint.uuid}",
-        weights,
-        content_type="application/octet-stream",
-    )
-    assert uploaded.status_code == 201, uploaded.content
-    checkpoint.refresh_from_db()
-    checkpoint_approve(
-        actor=principal_for(steward),
-        checkpoint_uuid=checkpoint.uuid,
-        access_level=3,
-        expires_at=timezone.now() + timedelta(days=5),
-        sha256=checkpoint.sha256,
-    )
+    checkpoint = approved_checkpoint(api_client_for, member, steward, example_spec("mlp"), hazard_tier=2)
     steward.clearance_expires_at = timezone.now() - timedelta(minutes=1)  # the steward's own approval lapsed
     steward.save(update_fields=["clearance_expires_at"])
     body = {
@@ -459,7 +436,7 @@ def _analysis_allowed_after_the_approvers_clearance_lapses(
         "params": {},
         "dataset": {"name": "regression", "params": {}},
     }
-    answer = api.post("/api/v1/analyses/", body, format="json")
+    answer = api_client_for(member).post("/api/v1/analyses/", body, format="json")
     assert answer.status_code in (201, 403), answer.content
     return answer.status_code == 201
 

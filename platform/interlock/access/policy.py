@@ -88,10 +88,7 @@ def can(principal: Principal, action: Action, obj: object) -> Decision:
     scope = scope_of(action)
     if not principal.has_scope(scope):
         return deny(f"token lacks the '{scope}' scope")
-    registration = _REGISTRY.get(type(obj))
-    if registration is None:
-        _load_app_rules()
-        registration = _REGISTRY.get(type(obj))
+    registration = _registration_of(type(obj))
     if registration is None:
         return deny(f"no rule for {type(obj).__name__}")
     return registration.rule(principal, action, obj)
@@ -106,10 +103,7 @@ def sees(principal: Principal, obj: object) -> Decision:
     gate = network_gate(principal)
     if not gate:
         return gate
-    registration = _REGISTRY.get(type(obj))
-    if registration is None:
-        _load_app_rules()
-        registration = _REGISTRY.get(type(obj))
+    registration = _registration_of(type(obj))
     if registration is None:
         return deny(f"no rule for {type(obj).__name__}")
     return registration.rule(principal, Action.VIEW, obj)
@@ -120,13 +114,18 @@ def visible(principal: Principal, queryset: QuerySet[M]) -> QuerySet[M]:
     principal = _principal(principal)
     if not network_gate(principal):
         return queryset.none()
-    registration = _REGISTRY.get(queryset.model)
-    if registration is None:
-        _load_app_rules()
-        registration = _REGISTRY.get(queryset.model)
+    registration = _registration_of(queryset.model)
     if registration is None or registration.filter is None:
         return queryset.none()
     return registration.filter(principal, queryset)
+
+
+def _registration_of(model: type) -> Registration | None:
+    registration = _REGISTRY.get(model)
+    if registration is None:
+        _load_app_rules()
+        registration = _REGISTRY.get(model)
+    return registration
 
 
 def _load_app_rules() -> None:

@@ -6,16 +6,12 @@ and validated against the checkpoint-labelled one, so the published defaults wer
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
-import torch
-from django.utils import timezone
 
 from analysis_workers import zoo
-from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
-from tests.interlock.builders import principal_for
+from tests.interlock.builders import approved_checkpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -24,37 +20,14 @@ def _defaults(schema: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {name: rule["default"] for name, rule in schema.items() if rule.get("default") is not None}
 
 
-def _approved_series(network: Any, api_client_for: Any, owner: Any, steward: Any, family: str) -> list[Any]:
+def _approved_series(api_client_for: Any, owner: Any, steward: Any, family: str) -> list[Any]:
     spec = zoo.example_spec(family)
-    checkpoints = []
-    for position in (1, 2):
-        checkpoint = checkpoint_register(
-            actor=principal_for(owner),
-            name=f"{family} {position}",
-            spec=spec,
-            series=family,
-            position=position,
+    return [
+        approved_checkpoint(
+            api_client_for, owner, steward, spec, name=f"{family} {p}", series=family, position=p, seed=p
         )
-        weights = zoo.save_checkpoint(
-            zoo.build(spec, generator=torch.Generator().manual_seed(position)), spec
-        )
-        uploaded = api_client_for(owner).generic(
-            "POST",
-            f"/api/v1/artifacts/?parent_type=checkpoint&parent_id={checkpoint.uuid}",
-            weights,
-            content_type="application/octet-stream",
-        )
-        assert uploaded.status_code == 201, uploaded.content
-        checkpoint.refresh_from_db()
-        checkpoint_approve(
-            actor=principal_for(steward),
-            checkpoint_uuid=checkpoint.uuid,
-            access_level=3,
-            expires_at=timezone.now() + timedelta(days=1),
-            sha256=checkpoint.sha256,
-        )
-        checkpoints.append(checkpoint)
-    return checkpoints
+        for p in (1, 2)
+    ]
 
 
 def test_every_kind_and_dataset_accepts_its_published_defaults(
@@ -70,7 +43,7 @@ def test_every_kind_and_dataset_accepts_its_published_defaults(
     for kind in published["kinds"]:
         family = kind["families"][0]
         if family not in series:
-            series[family] = _approved_series(network, api_client_for, owner, steward, family)
+            series[family] = _approved_series(api_client_for, owner, steward, family)
         for dataset_name in kind["datasets"]:
             body = {
                 "checkpoint": str(series[family][-1].uuid),
