@@ -189,6 +189,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     rng = random.Random(7)
     seed(args.findings, rng)
+    from interlock.access.principal import Principal
     from interlock.accounts.models import Person
     from interlock.findings.models import Finding
     from interlock.findings.selectors import FindingFilters, finding_list, finding_titles
@@ -199,12 +200,12 @@ def main() -> None:
         timings, queries, counts = [], [], []
         for _ in range(samples):
             person = rng.choice(people)
-            person.is_verified = lambda: True  # type: ignore[method-assign]
+            principal = Principal.session(person, mfa_verified=True)
             person._accepted_current_agreement = None  # type: ignore[attr-defined]
             connection.queries_log.clear()
             with CaptureQueriesContext(connection) as captured:
                 start = time.perf_counter()
-                page = finding_list(user=person, filters=FindingFilters(), limit=50, facets=facets)
+                page = finding_list(principal=principal, filters=FindingFilters(), limit=50, facets=facets)
                 titles = finding_titles(page.findings)
                 elapsed = time.perf_counter() - start
             assert len(titles) == len(page.findings)

@@ -69,6 +69,7 @@ def seed_network(*, people: int, base_url: str, out: Path) -> None:
     from django.utils import timezone
 
     from analysis_workers import zoo
+    from interlock.access.principal import Principal
     from interlock.accounts import services as account_services
     from interlock.accounts.models import Agreement, Person, Role, TokenScope
     from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
@@ -95,16 +96,16 @@ def seed_network(*, people: int, base_url: str, out: Path) -> None:
             clearance=1,
         )
         person.acceptances.get_or_create(agreement=agreement)
-        person.is_verified = lambda: True  # type: ignore[method-assign]
-        token = account_services.api_token_create(actor=person, name="load test", scopes=scopes, days=1)
+        actor = Principal.session(person, mfa_verified=True)
+        token = account_services.api_token_create(actor=actor, name="load test", scopes=scopes, days=1)
         finding = finding_create(
-            actor=person,
+            actor=actor,
             title=f"Load finding {number}",
             body=f"Probe results of load person {number}.",
             label="green",
             tags=["load"],
         )
-        finding_share(actor=person, finding_uuid=finding.uuid, label="green", audience=Audience(network=True))
+        finding_share(actor=actor, finding_uuid=finding.uuid, label="green", audience=Audience(network=True))
         created.append(
             {
                 "org": person.organisation_id,
@@ -119,8 +120,11 @@ def seed_network(*, people: int, base_url: str, out: Path) -> None:
     for org in orgs:
         uploader = next(p for p in created if p["org"] == org.pk)
         person = Person.objects.get(pk=uploader["pk"])
-        person.is_verified = lambda: True  # type: ignore[method-assign]
-        checkpoint = checkpoint_register(actor=person, name=f"load test MLP ({org.name})", spec=TINY_MLP)
+        checkpoint = checkpoint_register(
+            actor=Principal.session(person, mfa_verified=True),
+            name=f"load test MLP ({org.name})",
+            spec=TINY_MLP,
+        )
         uploaded = httpx.post(
             f"{base_url}/api/v1/artifacts/?parent_type=checkpoint&parent_id={checkpoint.uuid}&filename=mlp.safetensors",
             content=weights,
@@ -133,9 +137,8 @@ def seed_network(*, people: int, base_url: str, out: Path) -> None:
         uploaded.raise_for_status()
         checkpoint.refresh_from_db()
         steward = next(s for s in stewards if s.organisation_id != org.pk)
-        steward.is_verified = lambda: True  # type: ignore[method-assign]
         checkpoint_approve(
-            actor=steward,
+            actor=Principal.session(steward, mfa_verified=True),
             checkpoint_uuid=checkpoint.uuid,
             access_level=3,
             expires_at=timezone.now() + timedelta(days=1),

@@ -108,7 +108,7 @@ def test_by_default_debug_is_off_and_a_500_is_the_products_page_with_nothing_ins
 
 def test_the_demo_serves_with_debug_off_whatever_the_shell_says(monkeypatch: Any) -> None:
     """The demo's processes are started with DEBUG=false even when the shell exported DEBUG=true."""
-    from interlock.core.management.commands import demo
+    from interlock.demo.management.commands import demo
 
     started: list[dict[str, str]] = []
 
