@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from django.http import HttpRequest
 
 from interlock.access.principal import Principal
 from interlock.accounts.models import Person
 from interlock.core.errors import NotFound
 
 
-def person_of(request: Any) -> Person:
+def person_of(request: HttpRequest) -> Person:
     """`request.user` as a Person; views behind the network gate never see anyone else."""
     user = request.user
     if not isinstance(user, Person):
@@ -17,7 +17,7 @@ def person_of(request: Any) -> Person:
     return user
 
 
-def principal_of(request: Any) -> Principal:
+def principal_of(request: HttpRequest) -> Principal:
     """Who asks and how: the token's principal (DRF puts it in `request.auth`), or the browser
     session with django-otp's verdict on MFA. Built fresh per request, never stored on the person."""
     auth = getattr(request, "auth", None)

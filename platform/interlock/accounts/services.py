@@ -171,7 +171,8 @@ def clearance_set(*, actor: Principal, person_uuid: object, clearance: int) -> P
     person = access_person_by_id(actor, person_uuid, action=Action.SET_CLEARANCE)
     if not 0 <= clearance <= 3:
         raise ApplicationError("Clearance is a tier from 0 to 3.", {"clearance": ["must be 0, 1, 2 or 3"]})
-    assert person.organisation is not None  # noqa: S101 - guaranteed by SET_CLEARANCE (same org)
+    if person.organisation is None:  # SET_CLEARANCE admits only people of the admin's organisation
+        raise ApplicationError("This person belongs to no organisation.", {"person": ["no organisation"]})
     if clearance > person.organisation.clearance_ceiling:
         raise ApplicationError(
             f"Clearance {clearance} exceeds the organisation's ceiling of {person.organisation.clearance_ceiling}.",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from interlock.access import Action
 from interlock.access.principal import Principal
@@ -61,7 +61,7 @@ def artifact_record(*, actor: Principal, blob: EncryptedBlob) -> Artifact:
     return artifact
 
 
-def artifact_list(*, principal: Principal, parent_type: str, parent_id: str) -> Any:
+def artifact_list(*, principal: Principal, parent_type: str, parent_id: str) -> QuerySet[Artifact]:
     resolve_parent(principal, parent_type, parent_id, Action.VIEW)
     return Artifact.objects.filter(parent_type=parent_type, parent_id=parent_id).select_related("created_by")
 

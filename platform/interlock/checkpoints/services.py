@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -14,6 +13,7 @@ from analysis_workers.specs import CheckpointError, validate_spec
 from interlock.access import Action, Principal, can, visible
 from interlock.access.clearance import clearance_allows
 from interlock.access.lookups import parse_uuid
+from interlock.artifacts.models import Artifact
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.checkpoints.access import (
@@ -78,7 +78,7 @@ def checkpoint_register(
     return checkpoint
 
 
-def checkpoint_pin_artifact(artifact: Any) -> None:
+def checkpoint_pin_artifact(artifact: Artifact) -> None:
     """Called in the upload's transaction (the artifacts app's recorded hook for checkpoint
     parents): the file's plaintext SHA-256 becomes the checkpoint's."""
     locked = Checkpoint.objects.select_for_update().get(uuid=artifact.parent_id)

@@ -4,14 +4,13 @@ None of Interlock's protected models are registered here (the policy cannot run 
 generic admin views), and the TOTP device admin is removed so nobody can read MFA secrets.
 """
 
-from typing import Any
-
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
-def _superuser_with_mfa(request: Any) -> bool:
+def _superuser_with_mfa(request: HttpRequest) -> bool:
     user = request.user
     return bool(user.is_active and user.is_superuser and user.is_verified())
 

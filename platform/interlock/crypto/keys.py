@@ -7,11 +7,11 @@ another row, organisation or version fails to unwrap.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import transaction
@@ -39,7 +39,10 @@ def key_cache() -> Iterator[None]:
         _request_cache.reset(token)
 
 
-def cached(key: Any, compute: Any) -> Any:
+_T = TypeVar("_T")
+
+
+def cached(key: Hashable, compute: Callable[[], _T]) -> _T:
     cache = _request_cache.get()
     if cache is None:
         return compute()

@@ -88,7 +88,6 @@ def _qr_svg(uri: str) -> str:
 def mfa_view(request: HttpRequest) -> HttpResponse:
     """Enrol a TOTP device on first sign-in, afterwards verify a code; then a new session key."""
     person = person_of(request)
-    assert isinstance(person, Person)  # noqa: S101 - login_required
     if person.is_verified():
         return redirect("web:home")
     device = account_services.mfa_confirmed_device(person=person)
