@@ -23,8 +23,8 @@ from interlock.accounts.mfa import totp_code
 from interlock.artifacts.models import Artifact
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.findings.models import Finding
-from tests.interlock.analyses.test_pipeline import _reset_connections, _start_worker, _wait
 from tests.interlock.builders import PASSWORD, principal_for
+from tests.support.analyses import reset_connections, start_worker, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes between
@@ -140,10 +140,10 @@ def test_sign_in_write_attach_share_and_analyse_in_a_real_browser(
     )
     from interlock.celery import app
 
-    _reset_connections(app)
-    worker = _start_worker(base)
+    reset_connections(app)
+    worker = start_worker(base)
     try:
-        _wait(lambda: bool(app.control.ping(timeout=1.0)), 60)
+        wait_until(lambda: bool(app.control.ping(timeout=1.0)), 60)
         page.goto(f"{base}/analyses/")
         _shot(page, "analyses")
         row = page.locator("tr", has_text="modadd step 0")

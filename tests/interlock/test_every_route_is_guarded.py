@@ -12,27 +12,15 @@ import uuid
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from interlock.accounts.services import api_token_create
 from tests.interlock.builders import principal_for
+from tests.support.routes import PUBLIC, routes
 
 pytestmark = pytest.mark.django_db
 
 # The public page and feeds of released disclosures carry only released text (tests/interlock/disclosure).
-PUBLIC = {
-    "web:login",
-    "web:invitation",
-    "schema",
-    "api-docs",
-    "api-redoc",
-    "admin:login",
-    "admin:jsi18n",
-    "public",
-    "public-feed-atom",
-    "public-feed-json",
-}
 LIST_ROUTES_VISIBLE_TO_MEMBERS = {
     "web:home",
     "web:directory",
@@ -114,16 +102,6 @@ COVERED_BY = {
 }
 
 
-def _routes(patterns=None, prefix: str = "", namespace: str = ""):  # type: ignore[no-untyped-def]
-    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
-        if isinstance(pattern, URLResolver):
-            inner = pattern.namespace or namespace
-            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern), inner)
-        elif isinstance(pattern, URLPattern):
-            name = f"{namespace}:{pattern.name}" if namespace else (pattern.name or "")
-            yield name, prefix + str(pattern.pattern)
-
-
 def _concrete(route: str) -> str:
     if route.startswith("^") or "(?P" in route:
         route = re.sub(r"\(\?P<[^>]+>[^)]*\)", "x", route).strip("^$")
@@ -137,8 +115,8 @@ def _covered(name: str) -> bool:
 
 
 def test_every_route_has_an_access_test_and_refuses_strangers(network) -> None:
-    routes = list(_routes())
-    uncovered = [name for name, _ in routes if not _covered(name)]
+    every = list(routes())
+    uncovered = [name for name, _ in every if not _covered(name)]
     assert uncovered == [], f"routes without an access test: {uncovered}"
     anonymous, api_anonymous = Client(), APIClient()
     member = network.person(password="correct horse battery staple 42")
@@ -147,7 +125,7 @@ def test_every_route_has_an_access_test_and_refuses_strangers(network) -> None:
         HTTP_AUTHORIZATION=f"Bearer {api_token_create(actor=principal_for(member), name='walk', scopes=['read', 'write', 'analyses'], days=1).secret}"
     )
     leaks = []
-    for name, route in routes:
+    for name, route in every:
         path = _concrete(route)
         for method in ("get", "post"):
             client = api_anonymous if path.startswith("/api/v1/") else anonymous
@@ -164,4 +142,4 @@ def test_every_route_has_an_access_test_and_refuses_strangers(network) -> None:
                 if 200 <= status < 300:
                     leaks.append(f"non-superuser {method.upper()} {path} -> {status}")
     assert leaks == []
-    assert len(routes) > 60
+    assert len(every) > 60

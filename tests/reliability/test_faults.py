@@ -29,8 +29,8 @@ from interlock.artifacts.models import Artifact
 from interlock.audit.models import AuditEvent
 from interlock.audit.verification import verify_audit
 from interlock.findings.services import finding_create
-from tests.interlock.analyses.test_pipeline import FAST, _checkpoint, _reset_connections, _start_worker, _wait
 from tests.interlock.builders import principal_for
+from tests.support.analyses import FAST, reset_connections, start_worker, uploaded_checkpoint, wait_until
 
 MIB = 1024 * 1024
 
@@ -161,9 +161,9 @@ def test_a_worker_with_a_skewed_clock_refuses_tickets_and_nothing_is_lost_once_f
     live_server: Any, network: Any, api_client_for: Any, settings: Any, tmp_path: Path
 ) -> None:
     settings.JOB_LEASE_SECONDS = 4
-    owner, checkpoint = _checkpoint(network, api_client_for)
+    owner, checkpoint = uploaded_checkpoint(network, api_client_for)
     # within the 60 s tolerance: the job runs
-    worker = _start_worker(live_server.url, prefix=("faketime", "-f", "+30s"))
+    worker = start_worker(live_server.url, prefix=("faketime", "-f", "+30s"))
     try:
         near = analysis_request_create(
             actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
@@ -175,7 +175,7 @@ def test_a_worker_with_a_skewed_clock_refuses_tickets_and_nothing_is_lost_once_f
 
     # two hours ahead: every ticket looks expired to the worker; nothing is claimed or run
     log = tmp_path / "skewed-worker.log"
-    worker = _start_worker(live_server.url, prefix=("faketime", "-f", "+2h"), log=log)
+    worker = start_worker(live_server.url, prefix=("faketime", "-f", "+2h"), log=log)
     requests = [
         analysis_request_create(
             actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
@@ -194,7 +194,7 @@ def test_a_worker_with_a_skewed_clock_refuses_tickets_and_nothing_is_lost_once_f
     assert "ticket has expired" in log.read_text(errors="replace"), "the skewed worker never saw a ticket"
 
     # the clock is fixed: the sweeper re-sends with fresh tickets and each job runs once
-    worker = _start_worker(live_server.url)
+    worker = start_worker(live_server.url)
     try:
         recovery = _finish(requests)
     finally:
@@ -235,9 +235,9 @@ def test_the_broker_killed_with_jobs_queued_loses_and_duplicates_nothing(
     monkeypatch.setenv("CELERY_BROKER_URL", broker.url)
     settings.CELERY_BROKER_URL = broker.url
     app.conf.broker_url = broker.url
-    _reset_connections(app)
+    reset_connections(app)
     settings.JOB_LEASE_SECONDS = 5
-    owner, checkpoint = _checkpoint(network, api_client_for)
+    owner, checkpoint = uploaded_checkpoint(network, api_client_for)
     worker = None
     try:
         requests = [
@@ -250,7 +250,7 @@ def test_the_broker_killed_with_jobs_queued_loses_and_duplicates_nothing(
         time.sleep(1.5)  # the append-only file is flushed every second
         pid = int((tmp_path / "redis" / "redis.pid").read_text())
         os.kill(pid, signal.SIGKILL)  # no goodbye: only what reached the append-only file survives
-        _wait(lambda: not _listening(broker.port), 20)
+        wait_until(lambda: not _listening(broker.port), 20)
         if broker_data == "lost":
             for name in ("appendonly.aof", "dump.rdb", "appendonlydir"):
                 target = tmp_path / "redis" / name
@@ -259,15 +259,15 @@ def test_the_broker_killed_with_jobs_queued_loses_and_duplicates_nothing(
         app.conf.broker_url = restarted.url
         monkeypatch.setenv("CELERY_BROKER_URL", restarted.url)
         settings.CELERY_BROKER_URL = restarted.url
-        _reset_connections(app)
-        worker = _start_worker(live_server.url, broker_url=restarted.url)
+        reset_connections(app)
+        worker = start_worker(live_server.url, broker_url=restarted.url)
         recovery = _finish(requests)
     finally:
         if worker is not None:
             _stop(worker)
         embedded.stop_all(tmp_path)
         app.conf.broker_url = previous
-        _reset_connections(app)
+        reset_connections(app)
     lost, duplicated = _outcome(requests)
     report = verify_audit()
     assert report.ok, report.problem

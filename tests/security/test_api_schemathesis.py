@@ -47,8 +47,8 @@ from interlock.findings.rules import Audience
 from interlock.findings.services import comment_create, finding_create, finding_share
 from interlock.network.services import sharing_group_create
 from tests.interlock.builders import principal_for
-from tests.interlock.disclosure.conftest import ASSESSMENT
-from tests.security.test_idor_sweep import SPEC, _checkpoint, _finished
+from tests.support.disclosure import ASSESSMENT
+from tests.support.sweep import SPEC, approved_tiered_checkpoint, finished_analysis
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = int(os.environ.get("INTERLOCK_SCHEMATHESIS_EXAMPLES", "4"))
@@ -169,11 +169,13 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
         actor=principal_for(people["member"]), finding_uuid=visible.uuid, body=f"comment {VISIBLE_MARKER}"
     )
 
-    sealed_checkpoint = _checkpoint(sealed_author, people["steward"], api_client_for, c["checkpoint_name"], 1)
+    sealed_checkpoint = approved_tiered_checkpoint(
+        sealed_author, people["steward"], api_client_for, c["checkpoint_name"], 1
+    )
     own_checkpoint = checkpoint_register(
         actor=principal_for(people["member"]), name="home model", spec=SPEC, hazard_tier=0
     )
-    analysis = _finished(sealed_author, sealed_checkpoint, capture)
+    analysis = finished_analysis(sealed_author, sealed_checkpoint, capture)
     from interlock.analyses.services import _store_plot
 
     _store_plot(analysis, "loss_trace", b"\x89PNG\r\n\x1a\n" + c["plot_bytes"].encode())

@@ -36,8 +36,8 @@ from interlock.findings.rules import Audience
 from interlock.findings.services import finding_create, finding_share
 from interlock.network.services import sharing_group_create
 from tests.interlock.builders import PASSWORD, principal_for
-from tests.interlock.test_every_route_is_guarded import PUBLIC, _routes
-from tests.security.test_idor_sweep import _checkpoint, _finished
+from tests.support.routes import PUBLIC, routes
+from tests.support.sweep import approved_tiered_checkpoint, finished_analysis
 
 pytestmark = pytest.mark.django_db
 GUESS_EVERY = timedelta(seconds=10)
@@ -129,11 +129,11 @@ def _real_ids(network: Any, api_client_for: Any, capture: Any) -> tuple[Any, dic
         b"bytes",
         content_type="application/octet-stream",
     )
-    checkpoint = _checkpoint(person, other_steward, api_client_for, "model", 0)
-    analysis = _finished(person, checkpoint, capture)
+    checkpoint = approved_tiered_checkpoint(person, other_steward, api_client_for, "model", 0)
+    analysis = finished_analysis(person, checkpoint, capture)
     from interlock.artifacts.models import Artifact
     from interlock.disclosure import transitions
-    from tests.interlock.disclosure.conftest import ASSESSMENT
+    from tests.support.disclosure import ASSESSMENT
 
     case = transitions.case_open(
         actor=principal_for(person),
@@ -186,7 +186,7 @@ def test_no_route_is_reachable_with_a_password_but_without_mfa(
     )
     checked = 0
     bypasses: list[str] = []
-    for name, route in _routes():
+    for name, route in routes():
         if name in PUBLIC or name in MFA_PAGES:
             continue
         path = _fill(route, ids)

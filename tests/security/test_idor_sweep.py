@@ -8,71 +8,23 @@ other answer must be a 404 (a 403 would confirm that the id exists). Prints the 
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import torch
 from django.utils import timezone
 
-from analysis_workers import zoo
-from interlock.analyses.models import AnalysisRequest, AnalysisResult, OutputRelease
-from interlock.analyses.services import _store_plot, analysis_request_create
+from interlock.analyses.models import OutputRelease
 from interlock.checkpoints.models import AnalysisAccessGrant
-from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
-from interlock.crypto.fields import seal_text
 from interlock.disclosure import transitions
 from interlock.findings.rules import Audience
 from interlock.findings.services import finding_create, finding_share
 from tests.interlock.builders import PASSWORD, principal_for
-from tests.interlock.disclosure.conftest import ASSESSMENT
+from tests.support.disclosure import ASSESSMENT
+from tests.support.sweep import approved_tiered_checkpoint, finished_analysis
 
 pytestmark = pytest.mark.django_db
-SPEC = {
-    "family": "mlp",
-    "config": {"in_dim": 3, "hidden": [4], "out_dim": 2, "activation": "tanh", "bias": True},
-}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
-
-def _checkpoint(owner: Any, steward: Any, api_client_for: Any, name: str, tier: int) -> Any:
-    checkpoint = checkpoint_register(actor=principal_for(owner), name=name, spec=SPEC, hazard_tier=tier)
-    weights = zoo.save_checkpoint(zoo.build(SPEC, generator=torch.Generator().manual_seed(tier)), SPEC)
-    uploaded = api_client_for(owner).generic(
-        "POST",
-        f"/api/v1/artifacts/?parent_type=checkpoint&parent_id={checkpoint.uuid}",
-        weights,
-        content_type="application/octet-stream",
-    )
-    assert uploaded.status_code == 201
-    checkpoint.refresh_from_db()
-    checkpoint_approve(
-        actor=principal_for(steward),
-        checkpoint_uuid=checkpoint.uuid,
-        access_level=3,
-        expires_at=timezone.now() + timedelta(days=1),
-        sha256=checkpoint.sha256,
-    )
-    return checkpoint
-
-
-def _finished(actor: Any, checkpoint: Any, capture: Any) -> AnalysisRequest:
-    with capture(execute=False):
-        request = analysis_request_create(
-            actor=principal_for(actor), checkpoint_uuid=checkpoint.uuid, kind="llc", params={}
-        )
-    AnalysisRequest.objects.filter(pk=request.pk).update(state="succeeded")
-    request.refresh_from_db()
-    result = AnalysisResult(request=request)
-    result.metrics_sealed = seal_text(
-        org=checkpoint.owner_org,
-        object_id=f"analysis-result:{request.uuid}",
-        text=json.dumps({"metrics": {"llc_mean": 1.0}, "seconds": 1}),
-    )
-    result.save()
-    _store_plot(request, "loss_trace", PNG)
-    return request
 
 
 def test_every_person_requests_every_object_and_sees_exactly_the_truth_table(
@@ -89,8 +41,8 @@ def test_every_person_requests_every_object_and_sees_exactly_the_truth_table(
         "c_steward": network.person(c, steward=True, clearance=3, password=PASSWORD),
     }
     requester, steward_b = people["a_requester"], people["b_steward"]
-    cpt0 = _checkpoint(requester, steward_b, api_client_for, "tier 0", 0)
-    cpt1 = _checkpoint(requester, steward_b, api_client_for, "tier 1", 1)
+    cpt0 = approved_tiered_checkpoint(requester, steward_b, api_client_for, "tier 0", 0)
+    cpt1 = approved_tiered_checkpoint(requester, steward_b, api_client_for, "tier 1", 1)
     AnalysisAccessGrant.objects.create(
         checkpoint=cpt0,
         grantee=people["c_grantee"],
@@ -100,11 +52,11 @@ def test_every_person_requests_every_object_and_sees_exactly_the_truth_table(
     )
     capture = django_capture_on_commit_callbacks
     analyses = {
-        "own_t0": _finished(requester, cpt0, capture),
-        "own_t1": _finished(requester, cpt1, capture),
-        "grantee_t0": _finished(people["c_grantee"], cpt0, capture),
-        "released_t0": _finished(requester, cpt0, capture),
-        "pending_t1": _finished(requester, cpt1, capture),
+        "own_t0": finished_analysis(requester, cpt0, capture),
+        "own_t1": finished_analysis(requester, cpt1, capture),
+        "grantee_t0": finished_analysis(people["c_grantee"], cpt0, capture),
+        "released_t0": finished_analysis(requester, cpt0, capture),
+        "pending_t1": finished_analysis(requester, cpt1, capture),
     }
     OutputRelease.objects.create(
         analysis=analyses["released_t0"],

@@ -6,8 +6,8 @@ import pytest
 
 from interlock.analyses.models import AnalysisRequest, AnalysisResult
 from interlock.crypto.fields import seal_text
-from tests.interlock.analyses.test_pipeline import _checkpoint
 from tests.interlock.builders import PASSWORD
+from tests.support.analyses import uploaded_checkpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_request_follow_and_read_results_in_the_pages(
     network, api_client_for, django_capture_on_commit_callbacks
 ) -> None:
-    owner, checkpoint = _checkpoint(network, api_client_for)
+    owner, checkpoint = uploaded_checkpoint(network, api_client_for)
     owner.set_password(PASSWORD)
     owner.save()
     client = network.signed_in_client(owner)

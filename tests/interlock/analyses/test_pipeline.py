@@ -4,23 +4,16 @@ platform through the internal job API; and every refusal before any tensor is lo
 from __future__ import annotations
 
 import base64
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import torch
 from django.db import connection
 from django.utils import timezone
 
-from analysis_workers import zoo
-from interlock.analyses import keys
 from interlock.analyses.models import AnalysisRequest, AnalysisResult, AnalysisState
 from interlock.analyses.services import (
     analysis_metrics,
@@ -30,54 +23,16 @@ from interlock.analyses.services import (
 )
 from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import Checkpoint, CheckpointApproval
-from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.core.errors import PolicyDenied
-from interlock_wire import sign_request
 from tests.interlock.builders import principal_for
-
-ROOT = Path(__file__).resolve().parents[3]
-SPEC = {
-    "family": "mlp",
-    "config": {"in_dim": 3, "hidden": [8], "out_dim": 2, "activation": "tanh", "bias": True},
-}
-FAST = {
-    "num_chains": 2,
-    "num_draws": 60,
-    "num_burnin": 10,
-    "step_size": 1e-4,
-    "localization": 100.0,
-    "batch_size": 64,
-}
-
-
-def _checkpoint(network, api_client_for, *, level: int = 3, approve: bool = True):
-    org = network.org()
-    owner = network.person(org, clearance=1)
-    checkpoint = checkpoint_register(actor=principal_for(owner), name="mlp", spec=SPEC)
-    blob = zoo.save_checkpoint(zoo.build(SPEC, generator=torch.Generator().manual_seed(0)), SPEC)
-    response = api_client_for(owner).generic(
-        "POST",
-        f"/api/v1/artifacts/?parent_type=checkpoint&parent_id={checkpoint.uuid}",
-        blob,
-        content_type="application/octet-stream",
-    )
-    assert response.status_code == 201, response.content
-    checkpoint.refresh_from_db()
-    if approve:
-        steward = network.person(steward=True)
-        checkpoint_approve(
-            actor=principal_for(steward),
-            checkpoint_uuid=checkpoint.uuid,
-            access_level=level,
-            expires_at=timezone.now() + timedelta(days=1),
-            sha256=checkpoint.sha256,
-        )
-    return owner, checkpoint
-
-
-def _reset_connections(app) -> None:  # type: ignore[no-untyped-def]
-    app._pool = None
-    app.amqp._producer_pool = None
+from tests.support.analyses import (
+    FAST,
+    reset_connections,
+    signed_post,
+    start_worker,
+    uploaded_checkpoint,
+    wait_until,
+)
 
 
 def _rabbitmq_or_skip() -> str:
@@ -92,22 +47,12 @@ def _rabbitmq_or_skip() -> str:
     return url
 
 
-def _worker_env(live_url: str, broker_url: str | None = None) -> dict[str, str]:
-    overrides = {"CELERY_BROKER_URL": broker_url} if broker_url else {}
-    return {
-        **os.environ,
-        **keys.worker_environment(live_url),
-        **overrides,
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'platform'}",
-    }
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("broker", ["configured", "rabbitmq"])
 def test_upload_approve_request_progress_result_end_to_end(
     live_server, network, api_client_for, settings, broker: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    owner, checkpoint = _checkpoint(network, api_client_for)
+    owner, checkpoint = uploaded_checkpoint(network, api_client_for)
     broker_url = settings.CELERY_BROKER_URL if broker == "configured" else _rabbitmq_or_skip()
     from interlock.celery import app
 
@@ -115,11 +60,11 @@ def test_upload_approve_request_progress_result_end_to_end(
     # Celery reads CELERY_BROKER_URL from the environment before its own settings
     monkeypatch.setenv("CELERY_BROKER_URL", broker_url)
     app.conf.broker_url = broker_url
-    _reset_connections(app)  # the next send opens a connection to this broker
+    reset_connections(app)  # the next send opens a connection to this broker
     settings.JOB_LEASE_SECONDS = 10
-    worker = _start_worker(live_server.url, broker_url=broker_url)
+    worker = start_worker(live_server.url, broker_url=broker_url)
     try:
-        _wait(lambda: bool(app.control.ping(timeout=1.0)), 60)  # the worker is consuming
+        wait_until(lambda: bool(app.control.ping(timeout=1.0)), 60)  # the worker is consuming
         client = api_client_for(owner)
         created = client.post(
             "/api/v1/analyses/",
@@ -158,7 +103,7 @@ def test_upload_approve_request_progress_result_end_to_end(
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
         app.conf.broker_url = previous
-        _reset_connections(app)
+        reset_connections(app)
 
 
 @pytest.mark.django_db
@@ -166,7 +111,7 @@ def test_upload_approve_request_progress_result_end_to_end(
 def test_requests_are_refused_without_a_current_approval_for_the_kind(
     network, api_client_for, case: str
 ) -> None:
-    owner, checkpoint = _checkpoint(
+    owner, checkpoint = uploaded_checkpoint(
         network, api_client_for, level=1 if case == "kind_not_allowed" else 3, approve=case != "unapproved"
     )
     if case == "revoked":
@@ -183,19 +128,6 @@ def test_requests_are_refused_without_a_current_approval_for_the_kind(
     assert AuditEvent.objects.filter(event="JOB_REFUSED").exists()
 
 
-def _signed_post(client, path: str, body: dict, credential: bytes | None = None):
-    raw = json.dumps(body).encode()
-    now = int(time.time())
-    signature = sign_request(credential or keys.worker_credential(), "POST", path, raw, now)
-    return client.post(
-        path,
-        raw,
-        content_type="application/json",
-        HTTP_X_WORKER_TIMESTAMP=str(now),
-        HTTP_X_WORKER_SIGNATURE=signature,
-    )
-
-
 @pytest.mark.django_db
 def test_forged_replayed_and_unauthenticated_claims_are_refused(
     network, api_client_for, django_capture_on_commit_callbacks
@@ -205,7 +137,7 @@ def test_forged_replayed_and_unauthenticated_claims_are_refused(
 
     from interlock_wire import JobTicket, sign_ticket
 
-    owner, checkpoint = _checkpoint(network, api_client_for)
+    owner, checkpoint = uploaded_checkpoint(network, api_client_for)
     with django_capture_on_commit_callbacks(execute=False):
         request = analysis_request_create(
             actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
@@ -213,25 +145,23 @@ def test_forged_replayed_and_unauthenticated_claims_are_refused(
     token = analysis_ticket(request)
     client = Client()
     assert (
-        _signed_post(client, "/internal/jobs/claim/", {"ticket": token}, credential=b"wrong").status_code
+        signed_post(client, "/internal/jobs/claim/", {"ticket": token}, credential=b"wrong").status_code
         == 401
     )
     forged = sign_ticket(
         JobTicket.from_payload(base64.urlsafe_b64decode(token.split(".")[1] + "==")),
         Ed25519PrivateKey.generate(),
     ).decode()
-    assert _signed_post(client, "/internal/jobs/claim/", {"ticket": forged}).status_code == 403
-    assert _signed_post(client, "/internal/jobs/claim/", {"ticket": token}).status_code == 200
-    replay = _signed_post(client, "/internal/jobs/claim/", {"ticket": token})
+    assert signed_post(client, "/internal/jobs/claim/", {"ticket": forged}).status_code == 403
+    assert signed_post(client, "/internal/jobs/claim/", {"ticket": token}).status_code == 200
+    replay = signed_post(client, "/internal/jobs/claim/", {"ticket": token})
     assert replay.status_code == 409
     stale = analysis_ticket(request)  # a newer ticket supersedes the old one
     assert (
-        _signed_post(client, "/internal/jobs/progress/", {"ticket": token, "progress": 0.5}).status_code
-        == 403
+        signed_post(client, "/internal/jobs/progress/", {"ticket": token, "progress": 0.5}).status_code == 403
     )
     assert (
-        _signed_post(client, "/internal/jobs/progress/", {"ticket": stale, "progress": 0.5}).status_code
-        == 200
+        signed_post(client, "/internal/jobs/progress/", {"ticket": stale, "progress": 0.5}).status_code == 200
     )
     reasons = [
         e["reason"] for e in AuditEvent.objects.filter(event="JOB_REFUSED").values_list("extra", flat=True)
@@ -251,71 +181,29 @@ def _private_queue(settings) -> None:  # type: ignore[no-untyped-def]
     settings.ANALYSIS_QUEUE = f"cpu-test-{uuid.uuid4().hex[:8]}"
 
 
-def _start_worker(
-    live_url: str, broker_url: str | None = None, prefix: tuple[str, ...] = (), log: Path | None = None
-) -> subprocess.Popen[bytes]:
-    """A real analysis worker process; `prefix` wraps it (the fault tests skew its clock)."""
-    from django.conf import settings as current
-
-    return subprocess.Popen(
-        [
-            *prefix,
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "analysis_workers.tasks",
-            "worker",
-            "-Q",
-            current.ANALYSIS_QUEUE,
-            "--concurrency",
-            "1",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=_worker_env(live_url, broker_url),
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("ab") if log else subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def _wait(predicate, seconds: float = 120.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError("timed out")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_job_leads_to_exactly_one_result(
     live_server, network, api_client_for, settings
 ) -> None:
     settings.JOB_LEASE_SECONDS = 3
-    owner, checkpoint = _checkpoint(network, api_client_for)
+    owner, checkpoint = uploaded_checkpoint(network, api_client_for)
     slow = {**FAST, "num_draws": 20000, "num_burnin": 0}
-    worker = _start_worker(live_server.url)
+    worker = start_worker(live_server.url)
     try:
         request = analysis_request_create(
             actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=slow
         )
-        _wait(lambda: AnalysisRequest.objects.get(pk=request.pk).progress > 0.01)
+        wait_until(lambda: AnalysisRequest.objects.get(pk=request.pk).progress > 0.01)
         os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool child, mid-job
         killed_at = time.monotonic()
         worker.wait(timeout=30)
         AnalysisRequest.objects.filter(pk=request.pk).update(
             params={**slow, "num_draws": 200}
         )  # finish quickly now
-        _wait(lambda: AnalysisRequest.objects.get(pk=request.pk).lease_expires_at < timezone.now(), 30)
+        wait_until(lambda: AnalysisRequest.objects.get(pk=request.pk).lease_expires_at < timezone.now(), 30)
         assert analysis_sweep()["requeued"] == 1
-        worker = _start_worker(live_server.url)
-        _wait(lambda: AnalysisRequest.objects.get(pk=request.pk).state in ("succeeded", "failed"))
+        worker = start_worker(live_server.url)
+        wait_until(lambda: AnalysisRequest.objects.get(pk=request.pk).state in ("succeeded", "failed"))
         final = AnalysisRequest.objects.get(pk=request.pk)
         assert final.state == AnalysisState.SUCCEEDED and final.attempts == 2
         assert AnalysisResult.objects.filter(request=final).count() == 1
@@ -341,9 +229,9 @@ def test_a_job_past_the_time_limit_fails_for_good_and_the_worker_goes_on(
     then runs the next job."""
     monkeypatch.setenv("WORKER_SOFT_TIME_LIMIT", "8")
     monkeypatch.setenv("WORKER_TIME_LIMIT", "30")
-    owner, checkpoint = _checkpoint(network, api_client_for)
+    owner, checkpoint = uploaded_checkpoint(network, api_client_for)
     log = tmp_path / "worker.log"
-    worker = _start_worker(live_server.url, log=log)
+    worker = start_worker(live_server.url, log=log)
     try:
         endless = analysis_request_create(
             actor=principal_for(owner),
@@ -351,7 +239,7 @@ def test_a_job_past_the_time_limit_fails_for_good_and_the_worker_goes_on(
             kind="llc",
             params={**FAST, "num_draws": 20000, "num_burnin": 0},
         )
-        _wait(lambda: AnalysisRequest.objects.get(pk=endless.pk).state == AnalysisState.FAILED, 90)
+        wait_until(lambda: AnalysisRequest.objects.get(pk=endless.pk).state == AnalysisState.FAILED, 90)
         failed = AnalysisRequest.objects.get(pk=endless.pk)
         assert failed.attempts == 1 and "time limit of 8 s" in failed.message
         assert not AnalysisResult.objects.filter(request=failed).exists()
@@ -359,7 +247,7 @@ def test_a_job_past_the_time_limit_fails_for_good_and_the_worker_goes_on(
             actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
         )
         finished = (AnalysisState.SUCCEEDED, AnalysisState.FAILED)
-        _wait(lambda: AnalysisRequest.objects.get(pk=quick.pk).state in finished, 90)
+        wait_until(lambda: AnalysisRequest.objects.get(pk=quick.pk).state in finished, 90)
         done = AnalysisRequest.objects.get(pk=quick.pk)
         assert done.state == AnalysisState.SUCCEEDED, f"{done.message} {log.read_text()[-2000:]}"
     finally:

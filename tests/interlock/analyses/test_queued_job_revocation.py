@@ -16,8 +16,8 @@ from interlock.analyses.models import AnalysisRequest, AnalysisState
 from interlock.analyses.services import analysis_request_create, analysis_ticket
 from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import AnalysisAccessGrant, AnalysisAccessState
-from tests.interlock.analyses.test_pipeline import FAST, _checkpoint, _signed_post
 from tests.interlock.builders import principal_for
+from tests.support.analyses import FAST, signed_post, uploaded_checkpoint
 
 CASES = [
     "approval_revoked",
@@ -30,7 +30,7 @@ CASES = [
 
 def _queue(network, api_client_for, django_capture_on_commit_callbacks, *, from_another_org: bool):
     """A queued job with its ticket; nothing dispatched (no worker runs in these tests)."""
-    owner, checkpoint = _checkpoint(network, api_client_for)
+    owner, checkpoint = uploaded_checkpoint(network, api_client_for)
     requester = owner
     if from_another_org:
         requester = network.person(network.org(), clearance=1)
@@ -91,7 +91,7 @@ def test_a_queued_job_is_refused_at_claim_once_its_permission_ended(
     )
     _revoke(case, network, requester, checkpoint, request)
     client = Client()
-    claimed = _signed_post(client, "/internal/jobs/claim/", {"ticket": ticket})
+    claimed = signed_post(client, "/internal/jobs/claim/", {"ticket": ticket})
     assert claimed.status_code == 409, claimed.content
     request.refresh_from_db()
     assert request.state == AnalysisState.FAILED and request.attempts == (
@@ -100,9 +100,9 @@ def test_a_queued_job_is_refused_at_claim_once_its_permission_ended(
     failed = AuditEvent.objects.filter(event="ANALYSIS_FAILED", target_id=str(request.pk))
     assert failed.count() == 1 and failed.get().extra["reason"] == request.message
     # the refused ticket fetches no input and cannot claim again
-    blob = _signed_post(client, "/internal/jobs/blob/", {"ticket": ticket, "index": 0})
+    blob = signed_post(client, "/internal/jobs/blob/", {"ticket": ticket, "index": 0})
     assert blob.status_code in (403, 409)
-    assert _signed_post(client, "/internal/jobs/claim/", {"ticket": ticket}).status_code == 409
+    assert signed_post(client, "/internal/jobs/claim/", {"ticket": ticket}).status_code == 409
 
 
 @pytest.mark.django_db
@@ -113,7 +113,7 @@ def test_a_queued_job_whose_permission_still_holds_is_claimed(
     _, _, request, ticket = _queue(
         network, api_client_for, django_capture_on_commit_callbacks, from_another_org=True
     )
-    claimed = _signed_post(Client(), "/internal/jobs/claim/", {"ticket": ticket})
+    claimed = signed_post(Client(), "/internal/jobs/claim/", {"ticket": ticket})
     assert claimed.status_code == 200, claimed.content
     request.refresh_from_db()
     assert request.state == AnalysisState.RUNNING and request.attempts == 1

@@ -29,8 +29,8 @@ from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import AnalysisAccessGrant
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.core.errors import ApplicationError, NotFound, PolicyDenied
-from tests.interlock.analyses.test_pipeline import _reset_connections, _start_worker, _wait
 from tests.interlock.builders import PASSWORD, principal_for
+from tests.support.analyses import reset_connections, start_worker, wait_until
 
 P = 7
 SPEC = {
@@ -94,10 +94,10 @@ def test_series_and_attention_kinds_run_on_a_real_worker_and_plots_reach_only_th
     org, owner, _steward, series = _lab(network, api_client_for)
     from interlock.celery import app
 
-    _reset_connections(app)
-    worker = _start_worker(live_server.url)
+    reset_connections(app)
+    worker = start_worker(live_server.url)
     try:
-        _wait(lambda: bool(app.control.ping(timeout=1.0)), 60)
+        wait_until(lambda: bool(app.control.ping(timeout=1.0)), 60)
         client = api_client_for(owner)
         ids = []
         for kind, params in (("llc_trajectory", FAST), ("attention_patterns", {"max_prompts": 16})):
@@ -326,12 +326,14 @@ def test_gpu_requests_go_to_the_gpu_queue_only_where_the_deployment_has_one(
     settings.ANALYSIS_GPU_QUEUE = f"gpu-test-{uuid.uuid4().hex[:8]}"
     from interlock.celery import app
 
-    _reset_connections(app)
+    reset_connections(app)
     created = api_client_for(owner).post("/api/v1/analyses/", body, format="json")
     assert created.status_code == 201 and created.json()["queue"] == settings.ANALYSIS_GPU_QUEUE
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     try:
-        _wait(lambda: broker.llen(settings.ANALYSIS_GPU_QUEUE) == 1, 10)  # the ticket waits for a GPU worker
+        wait_until(
+            lambda: broker.llen(settings.ANALYSIS_GPU_QUEUE) == 1, 10
+        )  # the ticket waits for a GPU worker
     finally:
         broker.delete(settings.ANALYSIS_GPU_QUEUE)
 

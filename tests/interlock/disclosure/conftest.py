@@ -9,14 +9,7 @@ import pytest
 from interlock.findings.rules import Audience
 from interlock.findings.services import finding_create, finding_share
 from tests.interlock.builders import principal_for
-
-SECRET = "SECRET-PASSAGE: the exact training recipe"
-ASSESSMENT = {
-    "enables": "Faster detection of induction circuits.",
-    "generality": "Applies to small transformers only.",
-    "novelty": "Known technique, new measurement.",
-    "mitigations": "The training recipe is redacted.",
-}
+from tests.support.disclosure import SECRET
 
 
 @pytest.fixture
@@ -53,7 +46,3 @@ def lab(network: Any) -> dict[str, Any]:
         "steward_b": network.person(beta, steward=True, clearance=1),
         "steward_c": network.person(gamma, steward=True, clearance=1),
     }
-
-
-def redacted_body() -> str:
-    return "The bump coincides with the induction score.\n\nMore detail."

@@ -8,7 +8,7 @@ import pytest
 
 from interlock.disclosure.models import CaseState, DisclosureCase
 from tests.interlock.builders import PASSWORD
-from tests.interlock.disclosure.conftest import ASSESSMENT, SECRET, redacted_body
+from tests.support.disclosure import ASSESSMENT, SECRET, redacted_body
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,7 @@ from interlock.findings.models import Finding, FindingState
 from interlock.findings.selectors import revision_text
 from interlock.findings.services import finding_revise, finding_withdraw
 from tests.interlock.builders import principal_for
-from tests.interlock.disclosure.conftest import ASSESSMENT, SECRET, redacted_body
+from tests.support.disclosure import ASSESSMENT, SECRET, redacted_body
 
 PEOPLE = ("author", "coauthor", "colleague", "b1", "b2", "c1", "steward_b", "steward_c")
 ACTIONS = (

@@ -18,7 +18,7 @@ from interlock.disclosure import transitions
 from interlock.disclosure.models import CaseState, DisclosureCase, EmbargoState, PublicRelease
 from interlock.findings.services import finding_withdraw
 from tests.interlock.builders import principal_for
-from tests.interlock.disclosure.conftest import ASSESSMENT, SECRET, redacted_body
+from tests.support.disclosure import ASSESSMENT, SECRET, redacted_body
 
 
 def _approved(

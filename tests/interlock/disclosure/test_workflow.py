@@ -18,7 +18,7 @@ from interlock.findings.models import Finding
 from interlock.findings.selectors import revision_text
 from interlock.findings.services import finding_revise
 from tests.interlock.builders import principal_for
-from tests.interlock.disclosure.conftest import ASSESSMENT, SECRET, redacted_body
+from tests.support.disclosure import ASSESSMENT, SECRET, redacted_body
 
 pytestmark = pytest.mark.django_db
 
