@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "interlock.network",
     "interlock.crypto",
     "interlock.artifacts",
+    "interlock.notifications",
     "interlock.findings",
     "interlock.checkpoints",
     "interlock.analyses",

@@ -9,6 +9,10 @@ class DisclosureConfig(AppConfig):
         from interlock.crypto.fields import SealedFieldSpec, register_sealed_fields
         from interlock.disclosure import access  # noqa: F401 - registers the rules with the policy
         from interlock.disclosure.models import DisclosureCase
+        from interlock.disclosure.notifications import CASE_TARGET
+        from interlock.notifications.registry import register_target
+
+        register_target(CASE_TARGET)
 
         register_sealed_fields(
             SealedFieldSpec(

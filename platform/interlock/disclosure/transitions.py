@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -48,12 +46,13 @@ from interlock.disclosure.models import (
 )
 from interlock.disclosure.rules import conflicts_of, quorum_outcome
 from interlock.findings.access import access_finding_by_id
-from interlock.findings.models import Finding, FindingState, Label, Notification
+from interlock.findings.models import Finding, FindingState, Label
 from interlock.findings.rules import Audience, audience_errors, content_hash
 from interlock.findings.selectors import revision_text
 from interlock.findings.services import group_recipients_bind
 from interlock.network.models import NetworkPolicy, SharingGroup
 from interlock.network.selectors import network_policy_current
+from interlock.notifications.tasks import notify_after_commit
 
 MIN_RATIONALE = 10
 ASSESSMENT_FIELDS = ("enables", "generality", "novelty", "mitigations")
@@ -247,28 +246,14 @@ def _audit(actor: Principal, action: str, case: DisclosureCase, **extra: Any) ->
     )
 
 
-def _notify(people: list[Any], case: DisclosureCase, kind: str) -> None:
-    """Content-free: what happened and a link; the recipient signs in to see what they may."""
-    subjects = {
-        "disclosure_opened": "A disclosure case was opened",
-        "disclosure_review": "A disclosure case asks for your review",
-        "disclosure_decided": "A disclosure case was decided",
-        "disclosure_released": "A disclosure case was released",
-        "disclosure_reminder": "A disclosure review is due soon",
-    }
-    link = f"{settings.INTERLOCK_BASE_URL.rstrip('/')}/disclosures/{case.uuid}/"
-    for person in {p.pk: p for p in people}.values():
-        # recipients are asked again now: a message never goes to someone who may not open the case
-        if not can(Principal.on_behalf_of(person), Action.VIEW, case):
-            continue
-        Notification.objects.create(recipient=person, kind=kind, finding_uuid=None)
-        send_mail(
-            subject=f"[Interlock] {subjects[kind]}",
-            message=f"{subjects[kind]}.\n\nSign in to see it: {link}\n\nThis message carries no content on purpose.",
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[person.email],
-            fail_silently=True,
-        )
+def _notify(people: list[Person], case: DisclosureCase, kind: str) -> None:
+    """Content-free, after the act commits; the one delivery task re-checks each person then."""
+    notify_after_commit(
+        kind=kind,
+        target_type="disclosure_case",
+        target_id=case.pk,
+        recipient_ids=sorted({person.pk for person in people}),
+    )
 
 
 def _stewards() -> list[Person]:
@@ -396,7 +381,7 @@ def case_open(
         case.embargo_proposed_until = _embargo_end_time(embargo_until)
     case.save()
     _audit(actor, "open", case, target=target, pinned=case.pinned_sha256, redaction=case.redaction_sha256)
-    transaction.on_commit(lambda: _notify(_stewards(), case, "disclosure_opened"))
+    _notify(_stewards(), case, "disclosure_opened")
     return case
 
 
@@ -421,7 +406,7 @@ def _add_reviewer(case: DisclosureCase, person: Person, assigned_by: Person | No
         conflicts=conflicts_of(person, case),
         access_ends_at=case.review_deadline,
     )
-    transaction.on_commit(lambda: _notify([person], case, "disclosure_review"))
+    _notify([person], case, "disclosure_review")
     return reviewer
 
 
@@ -503,7 +488,7 @@ def _decide(case: DisclosureCase, actor: Principal | None, outcome: str) -> Deci
         actor_label=None if actor is not None else "quorum",
     )
     authors = list(case.finding.authors.all())
-    transaction.on_commit(lambda: _notify(authors + _stewards(), case, "disclosure_decided"))
+    _notify(authors + _stewards(), case, "disclosure_decided")
     return record
 
 
@@ -697,7 +682,7 @@ def _release(case: DisclosureCase, now: datetime) -> str:
         actor_label="scheduler",
     )
     authors = list(finding.authors.all())
-    transaction.on_commit(lambda: _notify(authors, case, "disclosure_released"))
+    _notify(authors, case, "disclosure_released")
     return "released"
 
 

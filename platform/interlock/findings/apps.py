@@ -9,6 +9,10 @@ class FindingsConfig(AppConfig):
         from interlock.crypto.fields import SealedFieldSpec, register_sealed_fields
         from interlock.findings import access, attachments  # noqa: F401 - register the rules and the parent type
         from interlock.findings.models import Comment, FindingRevision
+        from interlock.findings.notifications import FINDING_TARGET
+        from interlock.notifications.registry import register_target
+
+        register_target(FINDING_TARGET)
 
         register_sealed_fields(
             SealedFieldSpec(

@@ -1,20 +1,18 @@
-"""Notifications about findings: identifiers only, recipients re-checked when they are sent.
+"""Findings as a notification target: who might hear of a finding, and where the link points.
 
-E-mail leaves the platform, and even TLP:GREEN content must not: messages name what
-happened and link to the finding's page, where the policy decides again.
+E-mail leaves the platform, and even TLP:GREEN content must not: messages name what happened and
+link to the finding's page, where the policy decides again. Delivery (and the re-check of every
+recipient at send time) is the notifications app's one task.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from django.db.models import Q, QuerySet
 
-from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db.models import Q
-
-from interlock.access import Action, Principal, can
+from interlock.accounts.models import Person
+from interlock.findings.models import Finding, Notification
 from interlock.findings.selectors import active_members
+from interlock.notifications.registry import Target
 
 SUBJECTS = {
     "finding_shared": "A finding was shared with you",
@@ -24,7 +22,11 @@ SUBJECTS = {
 }
 
 
-def _candidates(finding: Any) -> Any:
+def _load(finding_id: int) -> Finding | None:
+    return Finding.objects.select_related("owner_org").filter(pk=finding_id).first()
+
+
+def _candidates(finding: Finding) -> QuerySet[Person]:
     people = active_members()
     if finding.audience_network:
         return people
@@ -37,50 +39,15 @@ def _candidates(finding: Any) -> Any:
     ).distinct()
 
 
-def notify_finding(
-    *,
-    finding_id: int,
-    kind: str,
-    recipient_ids: list[int] | None = None,
-    exclude_ids: list[int] | None = None,
-) -> int:
-    """Create in-app notifications and send e-mails to everyone who may read the finding *now*."""
-    from interlock.findings.models import Finding, Notification
-
-    finding = Finding.objects.select_related("owner_org").filter(pk=finding_id).first()
-    if finding is None or kind not in SUBJECTS:
-        return 0
-    candidates = _candidates(finding)
-    if recipient_ids is not None:
-        candidates = candidates.filter(pk__in=recipient_ids)
-    if exclude_ids:
-        candidates = candidates.exclude(pk__in=exclude_ids)
-    sent = 0
-    for person in candidates:
-        # the recipient is not here: the policy asks on their behalf, with everything but MFA
-        if not can(Principal.on_behalf_of(person), Action.VIEW, finding):
-            continue
-        Notification.objects.create(recipient=person, kind=kind, finding_uuid=finding.uuid)
-        link = f"{settings.INTERLOCK_BASE_URL.rstrip('/')}/findings/{finding.uuid}/"
-        send_mail(
-            subject=f"[Interlock] {SUBJECTS[kind]}",
-            message=f"{SUBJECTS[kind]}.\n\nSign in to read it: {link}\n\nThis message carries no content on purpose.",
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[person.email],
-            fail_silently=True,
-        )
-        sent += 1
-    return sent
+def _record(person: Person, kind: str, finding: Finding) -> None:
+    Notification.objects.create(recipient=person, kind=kind, finding_uuid=finding.uuid)
 
 
-@shared_task(name="interlock.findings.notify")
-def notify_finding_task(
-    *,
-    finding_id: int,
-    kind: str,
-    recipient_ids: list[int] | None = None,
-    exclude_ids: list[int] | None = None,
-) -> int:
-    return notify_finding(
-        finding_id=finding_id, kind=kind, recipient_ids=recipient_ids, exclude_ids=exclude_ids
-    )
+FINDING_TARGET = Target(
+    name="finding",
+    load=_load,
+    candidates=_candidates,
+    page=lambda finding: f"/findings/{finding.uuid}/",
+    record=_record,
+    subjects=SUBJECTS,
+)

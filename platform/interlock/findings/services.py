@@ -30,9 +30,9 @@ from interlock.findings.models import (
     Label,
     Tag,
 )
-from interlock.findings.notifications import notify_finding_task
 from interlock.findings.rules import Audience, audience_errors, content_hash, groups_for
 from interlock.network.models import OrganisationStatus, SharingGroup
+from interlock.notifications.tasks import notify_after_commit
 
 MAX_TITLE = 300
 MAX_BODY = 200_000
@@ -141,9 +141,7 @@ def finding_revise(*, actor: Principal, finding_uuid: object, title: str, body: 
         extra={"revision": revision.number, "sha256": revision.content_sha256},
     )
     if finding.state != FindingState.DRAFT:
-        transaction.on_commit(
-            lambda: notify_finding_task.delay(finding_id=finding.pk, kind="finding_revised")
-        )
+        notify_after_commit(kind="finding_revised", target_type="finding", target_id=finding.pk)
     return revision
 
 
@@ -188,7 +186,7 @@ def finding_share(
             "group_organisations": len(bound),
         },
     )
-    transaction.on_commit(lambda: notify_finding_task.delay(finding_id=finding.pk, kind="finding_shared"))
+    notify_after_commit(kind="finding_shared", target_type="finding", target_id=finding.pk)
     return finding
 
 
@@ -241,10 +239,8 @@ def finding_grant(
         target=finding,
         extra={"person": str(grantee.uuid), "capability": capability, "expires_at": expires_at.isoformat()},
     )
-    transaction.on_commit(
-        lambda: notify_finding_task.delay(
-            finding_id=finding.pk, kind="finding_granted", recipient_ids=[grantee.pk]
-        )
+    notify_after_commit(
+        kind="finding_granted", target_type="finding", target_id=finding.pk, recipient_ids=[grantee.pk]
     )
     return grant
 
@@ -295,9 +291,7 @@ def comment_create(
     audit_record(
         actor=actor, event=Event.COMMENT_CREATED, target=finding, extra={"comment": str(comment.uuid)}
     )
-    transaction.on_commit(
-        lambda: notify_finding_task.delay(
-            finding_id=finding.pk, kind="comment_created", exclude_ids=[actor.pk]
-        )
+    notify_after_commit(
+        kind="comment_created", target_type="finding", target_id=finding.pk, exclude_ids=[actor.pk]
     )
     return comment

@@ -19,6 +19,7 @@ from interlock.findings.selectors import revision_text
 from interlock.findings.services import finding_revise
 from tests.interlock.builders import principal_for
 from tests.support.disclosure import ASSESSMENT, SECRET, redacted_body
+from tests.support.notifications import notifications_delivered_at_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def test_review_by_another_org_approves_and_the_scheduler_releases_only_the_reda
     for insider in (lab["coauthor"], lab["colleague"]):
         refused = _act(steward, case, "assign", person=str(insider.uuid))
         assert refused.status_code == 403, refused.content
-    with django_capture_on_commit_callbacks(execute=True):
+    with notifications_delivered_at_commit(), django_capture_on_commit_callbacks(execute=True):
         assert _act(steward, case, "assign", person=str(lab["b1"].uuid)).status_code == 200
     # notifications carry no content
     assert mail.outbox and all(SECRET not in m.body and "Induction" not in m.body for m in mail.outbox)

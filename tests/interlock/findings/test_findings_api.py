@@ -12,10 +12,10 @@ from django.utils import timezone
 from interlock.accounts.models import Role
 from interlock.audit.models import AuditEvent
 from interlock.findings.models import Finding, Notification
-from interlock.findings.notifications import notify_finding
 from interlock.findings.rules import Audience
 from interlock.findings.services import finding_share
 from interlock.network.models import SharingGroup
+from interlock.notifications.tasks import deliver
 from tests.interlock.builders import principal_for
 
 pytestmark = pytest.mark.django_db
@@ -245,7 +245,7 @@ def test_side_views_do_not_leak_invisible_findings(world, api_client_for) -> Non
     export = outsider.get("/api/v1/findings/export/")
     assert CANARY not in export.content.decode() and len(export.json()["findings"]) == 1
     mail.outbox.clear()
-    notify_finding(finding_id=Finding.objects.get(uuid=secret_id).pk, kind="finding_shared")
+    deliver(kind="finding_shared", target_type="finding", target_id=Finding.objects.get(uuid=secret_id).pk)
     recipients = {m.to[0] for m in mail.outbox}
     assert world["outsider"].email not in recipients and world["colleague"].email in recipients
     assert all(CANARY not in m.body and CANARY not in m.subject for m in mail.outbox)
@@ -262,7 +262,7 @@ def test_notifications_are_rechecked_at_send_time(world, api_client_for) -> None
     _share(author, finding_id, label="amber", groups=[str(world["group"].uuid)])
     world["group"].members.remove(world["partner"].organisation)  # the partner org leaves before the send
     mail.outbox.clear()
-    notify_finding(finding_id=Finding.objects.get(uuid=finding_id).pk, kind="finding_shared")
+    deliver(kind="finding_shared", target_type="finding", target_id=Finding.objects.get(uuid=finding_id).pk)
     assert world["partner"].email not in {m.to[0] for m in mail.outbox}
 
 
