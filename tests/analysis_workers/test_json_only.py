@@ -119,7 +119,7 @@ def _attack(
 
 @pytest.mark.parametrize(
     ("app_module", "task_name"),
-    [("analysis_workers.tasks", "analysis.run"), ("interlock.celery", "interlock.findings.notify")],
+    [("analysis_workers.tasks", "analysis.run"), ("interlock.celery", "interlock.notifications.deliver")],
     ids=["analysis-worker", "platform-worker"],
 )
 def test_a_pickled_message_is_refused_and_its_payload_never_runs(
