@@ -112,7 +112,7 @@ def check_analysis(env: dict[str, str], analysis_id: str) -> str:
         "import os, sys, json; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'interlock.settings');"
         "import django; django.setup();"
         "from interlock.analyses.models import AnalysisRequest;"
-        "from interlock.analyses.services import analysis_metrics;"
+        "from interlock.analyses.selectors import analysis_metrics;"
         "print(json.dumps(analysis_metrics(AnalysisRequest.objects.get(uuid=sys.argv[1]))['checkpoints']))"
     )
     done = subprocess.run(

@@ -24,7 +24,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from interlock import embedded
 from interlock.analyses.models import AnalysisRequest, AnalysisResult, AnalysisState
-from interlock.analyses.services import analysis_request_create, analysis_sweep
+from interlock.analyses.services.dispatch import analysis_sweep
+from interlock.analyses.services.requester import analysis_request_create
 from interlock.artifacts.models import Artifact
 from interlock.audit.models import AuditEvent
 from interlock.audit.verification import verify_audit

@@ -176,7 +176,7 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
         actor=principal_for(people["member"]), name="home model", spec=SPEC, hazard_tier=0
     )
     analysis = finished_analysis(sealed_author, sealed_checkpoint, capture)
-    from interlock.analyses.services import _store_plot
+    from interlock.analyses.services.jobs import _store_plot
 
     _store_plot(analysis, "loss_trace", b"\x89PNG\r\n\x1a\n" + c["plot_bytes"].encode())
     grant = AnalysisAccessGrant.objects.create(

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from analysis_workers import zoo
 from interlock.analyses.models import AnalysisRequest, AnalysisResult
-from interlock.analyses.services import _store_plot, analysis_request_create
+from interlock.analyses.services.jobs import _store_plot
+from interlock.analyses.services.requester import analysis_request_create
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.crypto.fields import seal_text
 from tests.interlock.builders import principal_for

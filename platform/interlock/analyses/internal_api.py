@@ -39,7 +39,8 @@ from django.utils.crypto import salted_hmac
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from interlock.analyses import keys, services
+from interlock.analyses import keys, selectors
+from interlock.analyses.services import jobs
 from interlock.artifacts.storage import artifact_storage
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
@@ -125,7 +126,7 @@ def _refused(reason: str, request: HttpRequest, **extra: str) -> None:
 
 @worker_call
 def claim_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any]) -> HttpResponse:
-    claim = services.job_claim(
+    claim = jobs.job_claim(
         ticket=ticket, worker_host=str(payload.get("host", "")), device=str(payload.get("device", ""))
     )
     if claim.refused is not None:
@@ -136,7 +137,7 @@ def claim_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any])
 
 @worker_call
 def blob_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any]) -> HttpResponseBase:
-    artifact = services.job_blob(ticket_id=ticket.ticket_id, location=str(payload.get("location", "")))
+    artifact = selectors.job_blob(ticket_id=ticket.ticket_id, location=str(payload.get("location", "")))
 
     def chunks() -> Any:
         with artifact_storage().open(artifact.storage_key, "rb") as blob:
@@ -150,7 +151,7 @@ def blob_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any]) 
 
 @worker_call
 def progress_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any]) -> HttpResponse:
-    stop = services.job_progress(
+    stop = jobs.job_progress(
         ticket_id=ticket.ticket_id,
         progress=float(payload.get("progress", 0.0)),
         message=str(payload.get("message", "")),
@@ -164,13 +165,13 @@ def result_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any]
         sealed = base64.urlsafe_b64decode(str(payload["sealed_result"]))
     except (KeyError, ValueError):
         return _error(400, "invalid", "sealed_result must be base64url.")
-    services.job_result(ticket_id=ticket.ticket_id, sealed_result=sealed)
+    jobs.job_result(ticket_id=ticket.ticket_id, sealed_result=sealed)
     return JsonResponse({"recorded": True})
 
 
 @worker_call
 def fail_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any]) -> HttpResponse:
-    job = services.job_fail(
+    job = jobs.job_fail(
         ticket_id=ticket.ticket_id,
         message=str(payload.get("message", "")),
         permanent=bool(payload.get("permanent", True)),

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from interlock.analyses.services import analysis_sweep
+from interlock.analyses.services.dispatch import analysis_sweep
 
 
 @shared_task(name="interlock.analyses.sweep")

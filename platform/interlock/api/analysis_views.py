@@ -16,7 +16,8 @@ from interlock.accounts.requests import principal_of
 from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisRequest
 from interlock.analyses.releases import release_request, release_vote
-from interlock.analyses.services import analysis_cancel, analysis_metrics, analysis_request_create
+from interlock.analyses.selectors import analysis_metrics
+from interlock.analyses.services.requester import analysis_cancel, analysis_request_create
 from interlock.api.serializers import StrictSerializer, validated_input
 from interlock.artifacts.models import Artifact
 from interlock.checkpoints.services import (

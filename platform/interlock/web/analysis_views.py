@@ -17,7 +17,8 @@ from interlock.access.lookups import parse_uuid
 from interlock.accounts.requests import principal_of
 from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisRequest
-from interlock.analyses.services import analysis_cancel, analysis_metrics, analysis_request_create
+from interlock.analyses.selectors import analysis_metrics
+from interlock.analyses.services.requester import analysis_cancel, analysis_request_create
 from interlock.artifacts.models import Artifact
 from interlock.artifacts.services import artifact_download_begin, artifact_plaintext
 from interlock.checkpoints.models import Checkpoint

@@ -15,12 +15,9 @@ from django.db import connection
 from django.utils import timezone
 
 from interlock.analyses.models import AnalysisRequest, AnalysisResult, AnalysisState
-from interlock.analyses.services import (
-    analysis_metrics,
-    analysis_request_create,
-    analysis_sweep,
-    analysis_ticket,
-)
+from interlock.analyses.selectors import analysis_metrics
+from interlock.analyses.services.dispatch import analysis_sweep, analysis_ticket
+from interlock.analyses.services.requester import analysis_request_create
 from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import Checkpoint, CheckpointApproval
 from interlock.core.errors import PolicyDenied

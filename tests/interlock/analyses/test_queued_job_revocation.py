@@ -13,7 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from interlock.analyses.models import AnalysisRequest, AnalysisState
-from interlock.analyses.services import analysis_request_create, analysis_ticket
+from interlock.analyses.services.dispatch import analysis_ticket
+from interlock.analyses.services.requester import analysis_request_create
 from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import AnalysisAccessGrant, AnalysisAccessState
 from tests.interlock.builders import principal_for

@@ -18,12 +18,9 @@ from django.utils import timezone
 
 from analysis_workers import zoo
 from interlock.analyses.models import AnalysisRequest, AnalysisState
-from interlock.analyses.services import (
-    _decoded_plots,
-    analysis_cancel,
-    analysis_request_create,
-    analysis_sweep,
-)
+from interlock.analyses.services.dispatch import analysis_sweep
+from interlock.analyses.services.jobs import _decoded_plots
+from interlock.analyses.services.requester import analysis_cancel, analysis_request_create
 from interlock.artifacts.models import Artifact
 from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import AnalysisAccessGrant

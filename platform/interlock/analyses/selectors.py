@@ -1,0 +1,53 @@
+"""Reads about analyses: a result's metrics (decrypted), a running job's input blob, a series'
+inputs. Reads never import writes: nothing here imports `interlock.analyses.services`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from interlock.access.lookups import parse_uuid
+from interlock.analyses.models import AnalysisInput, AnalysisRequest, AnalysisResult, AnalysisState
+from interlock.artifacts.models import Artifact
+from interlock.checkpoints.models import Checkpoint, CheckpointState
+from interlock.core.errors import InvalidState
+from interlock.crypto.fields import open_text
+
+
+def analysis_series_inputs(checkpoint: Checkpoint) -> list[Checkpoint]:
+    """The checkpoint's whole series in order (uploaded ones only); just itself if it has none."""
+    if not checkpoint.series:
+        return [checkpoint]
+    return list(
+        Checkpoint.objects.select_related("owner_org", "artifact")
+        .filter(owner_org=checkpoint.owner_org, series=checkpoint.series, state=CheckpointState.UPLOADED)
+        .order_by("position", "created_at")
+    )
+
+
+def analysis_metrics(request: AnalysisRequest) -> dict[str, Any] | None:
+    result = AnalysisResult.objects.filter(request=request).first()
+    if result is None:
+        return None
+    text = open_text(
+        org=request.checkpoint.owner_org,
+        object_id=f"analysis-result:{request.uuid}",
+        sealed=result.metrics_sealed,
+    )
+    stored = json.loads(text)
+    return {**stored["metrics"], "seconds": stored.get("seconds")}
+
+
+def job_blob(*, ticket_id: str, location: str) -> Artifact:
+    """One (encrypted) input blob of a running job, for the worker to fetch; only the job's own inputs."""
+    request = AnalysisRequest.objects.filter(ticket_id=ticket_id).first()
+    if request is None or request.state != AnalysisState.RUNNING:
+        raise InvalidState("No running job for this ticket.")
+    item = (
+        AnalysisInput.objects.select_related("checkpoint__artifact")
+        .filter(request=request, checkpoint__artifact__uuid=parse_uuid(location))
+        .first()
+    )
+    if item is None or item.checkpoint.artifact is None:
+        raise InvalidState("That blob is not an input of this job.")
+    return item.checkpoint.artifact

@@ -1,0 +1,130 @@
+"""Dispatch: a fresh signed job ticket for each attempt, sent to the worker queue (the ticket is
+the message, JSON only), and the sweep that sends again what was lost or left running by a
+worker that died. The broker only rings the doorbell; the lease lives in PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from interlock.analyses import keys
+from interlock.analyses.models import AnalysisRequest, AnalysisState
+from interlock.artifacts.models import Artifact
+from interlock.audit.events import Event
+from interlock.audit.services import audit_record
+from interlock.core.errors import InvalidState
+from interlock.crypto.keys import data_key_open
+from interlock_wire import JobTicket, TicketBlob, seal, sign_ticket
+
+
+def _blob_ad(ticket_id: str, artifact: Artifact) -> bytes:
+    return f"interlock/job/v1|{ticket_id}|{artifact.uuid}".encode()
+
+
+def analysis_ticket(request: AnalysisRequest) -> str:
+    """A fresh signed ticket for one attempt: params, every input's blob, hash and sealed data key."""
+    ticket_id = str(uuid.uuid4())
+    blobs = []
+    labels = []
+    for item in request.inputs.select_related("checkpoint__artifact__key_version__organisation"):
+        checkpoint = item.checkpoint
+        artifact = checkpoint.artifact
+        if artifact is None:
+            raise InvalidState(f"Checkpoint '{checkpoint.name}' has no file.")
+        data_key = data_key_open(
+            key_version=artifact.key_version,
+            wrapped=bytes(artifact.wrapped_data_key),
+            object_id=str(artifact.uuid),
+        )
+        sealed = seal(keys.fleet_public_key(), data_key, _blob_ad(ticket_id, artifact))
+        blobs.append(
+            TicketBlob(
+                location=str(artifact.uuid),
+                sha256=checkpoint.sha256,
+                size=artifact.size,
+                sealed_data_key=base64.urlsafe_b64encode(sealed).decode(),
+                associated_data=base64.urlsafe_b64encode(artifact.associated_data()).decode(),
+            )
+        )
+        labels.append(checkpoint.name if checkpoint.position is None else f"{checkpoint.position}")
+    now = time.time()
+    ticket = JobTicket(
+        ticket_id=ticket_id,
+        request_id=str(request.uuid),
+        kind=request.kind,
+        params=request.params,
+        blobs=tuple(blobs),
+        fleet_id=settings.WORKER_FLEET_ID,
+        issued_at=now,
+        expires_at=now + settings.JOB_TICKET_SECONDS,
+        extra={"spec": request.checkpoint.spec, "dataset": request.dataset, "labels": labels},
+    )
+    AnalysisRequest.objects.filter(pk=request.pk).update(ticket_id=ticket_id, dispatched_at=timezone.now())
+    return sign_ticket(ticket, keys.platform_signing_key()).decode()
+
+
+def analysis_dispatch(*, request_id: int) -> None:
+    """Ring the doorbell: send the ticket to the worker queue (JSON only, the ticket is the message)."""
+    from interlock.celery import app
+
+    with transaction.atomic():
+        request = (
+            AnalysisRequest.objects.select_for_update(of=("self",))
+            .select_related("checkpoint__artifact__key_version__organisation")
+            .get(pk=request_id)
+        )
+        if request.state != AnalysisState.QUEUED:
+            return
+        token = analysis_ticket(request)
+        queue = request.queue or settings.ANALYSIS_QUEUE
+        audit_record(
+            actor=None,
+            event=Event.ANALYSIS_DISPATCHED,
+            target=request,
+            extra={"ticket": str(request.ticket_id)},
+            actor_label="dispatcher",
+        )
+    app.send_task("analysis.run", args=[token], queue=queue)
+
+
+def analysis_sweep() -> dict[str, int]:
+    """Recover jobs whose worker died (lease expired) or whose message was lost (queued, never
+    claimed for a while): each goes back to the queue with a fresh ticket, until its attempts run out.
+    Run by celery beat; safe to run concurrently (rows are locked and skipped)."""
+    now = timezone.now()
+    requeued = redispatched = 0
+    with transaction.atomic():
+        expired = list(
+            AnalysisRequest.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+                state=AnalysisState.RUNNING, lease_expires_at__lt=now
+            )
+        )
+        for request in expired:
+            if request.attempts >= settings.JOB_MAX_ATTEMPTS:
+                request.state = AnalysisState.FAILED
+                request.message = f"the worker stopped answering {request.attempts} times"
+                request.finished_at = now
+            else:
+                request.state = AnalysisState.QUEUED
+                request.message = "the worker stopped answering; retrying"
+                requeued += 1
+            request.save(update_fields=["state", "message", "finished_at"])
+            if request.state == AnalysisState.QUEUED:
+                transaction.on_commit(functools.partial(analysis_dispatch, request_id=request.pk))
+    cutoff = now - timedelta(seconds=settings.JOB_LEASE_SECONDS)
+    stale = AnalysisRequest.objects.filter(
+        Q(dispatched_at__lt=cutoff) | Q(dispatched_at__isnull=True, created_at__lt=cutoff),
+        state=AnalysisState.QUEUED,
+    ).values_list("pk", flat=True)
+    for pk in stale:
+        analysis_dispatch(request_id=pk)
+        redispatched += 1
+    return {"requeued": requeued, "redispatched": redispatched}
