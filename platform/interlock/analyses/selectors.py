@@ -26,6 +26,8 @@ def analysis_series_inputs(checkpoint: Checkpoint) -> list[Checkpoint]:
 
 
 def analysis_metrics(request: AnalysisRequest) -> dict[str, Any] | None:
+    """The result's metrics, opened under the owner org's key (None until a result exists); the
+    caller has already decided, through the policy, that the reader may see the analysis."""
     result = AnalysisResult.objects.filter(request=request).first()
     if result is None:
         return None

@@ -36,6 +36,9 @@ from interlock_wire import IntegrityError, JobTicket, open_sealed
 
 
 class JobRefused(ApplicationError):
+    """A worker's call the platform will not act on (no claimable job, a result not sealed to it
+    or not shaped like the kind's): answered 403, nothing recorded."""
+
     code = "job_refused"
     status = 403
 
