@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from interlock.access import Action, can
-from interlock.access.lookups import parse_uuid
 from interlock.access.principal import Principal
 from interlock.analyses.access import access_analysis_by_id, access_release_by_id
 from interlock.analyses.models import (
@@ -26,7 +25,7 @@ from interlock.analyses.models import (
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import ApplicationError, InvalidState, PolicyDenied
-from interlock.network.models import SharingGroup
+from interlock.network.access import target_sharing_group
 
 APPROVALS_NEEDED = 2
 
@@ -45,7 +44,7 @@ def release_request(
         raise ApplicationError("Say why the results should go wider.", {"reason": ["10 to 2000 characters"]})
     group = None
     if target == ReleaseTarget.SHARING_GROUP:
-        group = SharingGroup.objects.filter(uuid=parse_uuid(group_uuid)).first() if group_uuid else None
+        group = target_sharing_group(actor, group_uuid)
         if group is None:
             raise ApplicationError("Name the sharing group.", {"group": ["required"]})
     if analysis.releases.filter(state=ReleaseState.PENDING).exists():
