@@ -360,7 +360,8 @@ def test_every_role_gets_404_like_a_random_id_for_review_objects_it_may_not_see(
             sees = name in SEES.get(probe.obj, frozenset()) or (
                 probe.route.endswith("/volunteer/") and name in MAY_VOLUNTEER.get(probe.obj, frozenset())
             )
-            label = f"{name} {probe.method} {_fill(probe.route, real_id)} ({probe.obj})"
+            path = _fill(probe.route, real_id).replace("{plot}", seeded.plot_id)
+            label = f"{name} {probe.method} {path} ({probe.obj})"
             if status >= 500:
                 problems.append(f"{label} -> {status}")
             elif name == "anonymous" or in_body or not sees:
