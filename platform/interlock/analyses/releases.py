@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from interlock.access import Action, can
 from interlock.access.principal import Principal
-from interlock.analyses.access import access_analysis_by_id, access_release_by_id
+from interlock.analyses.access import access_analysis_by_id, access_release_to_vote
 from interlock.analyses.models import (
     AnalysisState,
     OutputRelease,
@@ -63,7 +63,7 @@ def release_request(
 
 @transaction.atomic
 def release_vote(*, actor: Principal, release_uuid: object, approve: bool, rationale: str) -> OutputRelease:
-    found = access_release_by_id(actor, release_uuid, action=Action.VIEW)
+    found = access_release_to_vote(actor, release_uuid)
     release = (
         OutputRelease.objects.select_for_update(of=("self",))
         .select_related("analysis__requester", "analysis__checkpoint")
