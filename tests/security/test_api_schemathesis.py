@@ -5,8 +5,13 @@ middleware, real PostgreSQL) by an anonymous caller, two members of different cl
 organisation admin and a steward of another organisation. Path parameters are drawn mostly
 from the ids of real objects — visible and invisible ones — so the fuzzer probes ownership, not
 only parsing. Objects the caller must not see carry canary strings (titles, bodies, comments,
-file names, file bytes, a group name, a case rationale); who may see each canary is written
-below in words from docs/findings.md, docs/access.md, docs/analyses.md and docs/disclosure.md.
+file names, file bytes, a group name, a case rationale, a vote's rationale and a reviewer's
+comment, an access request's reason, an output release's reason); who may see each canary is
+written below in words from docs/findings.md, docs/access.md, docs/analyses.md and
+docs/disclosure.md. The review objects — disclosure cases (the case actions drawn from the real
+action names), sharing groups, analysis-access requests and output releases — exist both in the
+callers' own organisation and in one they cannot see, and the run fails if the schema loses one
+of their operations.
 
 Fails on any 5xx and on any response that contains a canary its caller may not see (raw, or
 base64 as plots are inlined). Prints cases per operation per role and the totals; a marker in
@@ -40,6 +45,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from interlock.accounts.services import api_token_create
+from interlock.analyses.models import OutputRelease
+from interlock.api.disclosure_views import ACTIONS
 from interlock.checkpoints.models import AnalysisAccessGrant
 from interlock.checkpoints.services import checkpoint_register
 from interlock.disclosure import transitions
@@ -55,6 +62,19 @@ EXAMPLES = int(os.environ.get("INTERLOCK_SCHEMATHESIS_EXAMPLES", "4"))
 SEED = 7
 ROLES = ("anonymous", "member_low", "member", "org_admin", "steward")
 VISIBLE_MARKER = "VISIBLE-MARKER-6b1d"
+# disclosure cases (and their votes), sharing groups, analysis-access requests, output releases
+REVIEW_OPERATIONS = {
+    "/api/v1/disclosures/",
+    "/api/v1/disclosures/{case_id}/",
+    "/api/v1/disclosures/{case_id}/{action}/",
+    "/api/v1/sharing-groups/",
+    "/api/v1/sharing-groups/{group_id}/",
+    "/api/v1/analysis-access/",
+    "/api/v1/analysis-access/{grant_id}/decide/",
+    "/api/v1/analyses/{analysis_id}/releases/",
+    "/api/v1/analysis-releases/{release_id}/vote/",
+}
+REVIEW_READS = ("GET /api/v1/disclosures/{case_id}/", "GET /api/v1/sharing-groups/{group_id}/")
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,12 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
         "case_rationale": _canary("rationale of a disclosure case of Sealed", seen_by=("steward",)),
         "case_title": _canary("title of the finding under that case", seen_by=("steward",)),
         "plot_bytes": _canary("bytes of a plot of a Sealed analysis"),
+        "vote_rationale": _canary("rationale of a vote on that case", seen_by=("steward",)),
+        "case_comment": _canary("comment of a reviewer on that case", seen_by=("steward",)),
+        "access_reason": _canary("reason of a pending request for access to the Sealed checkpoint"),
+        "release_reason": _canary(
+            "reason of a pending output release of a Sealed analysis", seen_by=("steward",)
+        ),
     }
     c = {name: canary.text for name, canary in canaries.items()}
 
@@ -182,7 +208,7 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
     grant = AnalysisAccessGrant.objects.create(
         checkpoint=sealed_checkpoint,
         grantee=people["steward"],
-        reason="compare",
+        reason=f"compare {c['access_reason']}",
         state="pending",
         expires_at=timezone.now() + timedelta(days=3),
     )
@@ -199,9 +225,50 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
     case = transitions.case_open(
         actor=principal_for(sealed_author),
         finding_uuid=under_review.uuid,
-        target="network",
+        target="public",  # two approvals from two organisations: the one vote below leaves it open
         rationale=f"Because {c['case_rationale']}",
         assessment=ASSESSMENT,
+    )
+    reviewer = network.person(other, clearance=1)
+    transitions.case_assign(
+        actor=principal_for(people["steward"]), case_uuid=case.uuid, person_uuid=reviewer.uuid
+    )
+    transitions.case_comment(
+        actor=principal_for(reviewer), case_uuid=case.uuid, body=f"note {c['case_comment']}"
+    )
+    transitions.case_vote(
+        actor=principal_for(reviewer),
+        case_uuid=case.uuid,
+        choice="approve",
+        rationale=f"ok {c['vote_rationale']}",
+    )
+    # the objects of the callers' own organisation: a case on a member's finding, a group Home is
+    # in, a request for access to Home's checkpoint, a pending release of a second Sealed analysis
+    own_finding = finding_create(
+        actor=principal_for(people["member"]), title="Home finding", body="b", label="amber"
+    )
+    finding_share(
+        actor=principal_for(people["member"]),
+        finding_uuid=own_finding.uuid,
+        label="amber",
+        audience=Audience(own_org=True),
+    )
+    own_case = transitions.case_open(
+        actor=principal_for(people["member"]),
+        finding_uuid=own_finding.uuid,
+        target="network",
+        rationale="Worth widening.",
+        assessment=ASSESSMENT,
+    )
+    own_group = sharing_group_create(
+        actor=principal_for(people["org_admin"]), name="Home and Other", member_uuids=[str(other.uuid)]
+    )
+    own_grant = AnalysisAccessGrant.objects.create(
+        checkpoint=own_checkpoint, grantee=sealed_author, reason="compare our curves"
+    )
+    released = finished_analysis(sealed_author, sealed_checkpoint, capture)
+    release = OutputRelease.objects.create(
+        analysis=released, requested_by=sealed_author, target="network", reason=f"wider {c['release_reason']}"
     )
     del sealed_steward
 
@@ -212,16 +279,18 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
     pools: dict[str, list[Any]] = {
         "finding_id": findings,
         "checkpoint_id": [str(sealed_checkpoint.uuid), str(own_checkpoint.uuid)],
-        "analysis_id": [str(analysis.uuid)],
+        "analysis_id": [str(analysis.uuid), str(released.uuid)],
         "artifact_id": artifact_ids,
-        "case_id": [str(case.uuid)],
+        "case_id": [str(case.uuid), str(own_case.uuid)],
         "org_id": [str(o.uuid) for o in (home, watch, sealed, pending, other)],
         "person_id": [str(p.uuid) for p in (*people.values(), sealed_author, sealed_admin, home_senior)],
-        "group_id": [str(group.uuid)],
-        "grant_id": [str(grant.uuid)],
-        "release_id": [str(uuid.uuid4())],
+        # hypothesis favours the first entry: the callers' own group, so the fuzzer reads one too
+        "group_id": [str(own_group.uuid), str(group.uuid)],
+        "grant_id": [str(grant.uuid), str(own_grant.uuid)],
+        "release_id": [str(release.uuid), str(uuid.uuid4())],
         "parent_id": [*findings, str(sealed_checkpoint.uuid), str(analysis.uuid)],
         "number": [1, 2],
+        "action": list(ACTIONS),
     }
     return people, list(canaries.values()), pools
 
@@ -246,6 +315,7 @@ class Tally:
     cases: Counter[tuple[str, str]]
     statuses: Counter[int]
     markers_seen: Counter[str]
+    answered: Counter[str]  # 2xx answers per operation, over every role
     server_errors: list[str]
     leaks: list[str]
 
@@ -266,6 +336,8 @@ def _fuzz(
         response = case.call(headers=headers)
         tally.cases[(role, label)] += 1
         tally.statuses[response.status_code] += 1
+        if 200 <= response.status_code < 300:
+            tally.answered[label] += 1
         body = response.content or b""
         if response.status_code >= 500:
             tally.server_errors.append(f"{role}: {label} -> {response.status_code}: {case.as_curl_command()}")
@@ -309,7 +381,10 @@ def _fuzz_every_operation(people: dict[str, Any], canaries: list[Canary], pools:
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
     operations = _operations(schema)
     assert len(operations) >= 50, "the schema lost operations"
-    tally = Tally(Counter(), Counter(), Counter(), [], [])
+    paths = {operation.path for operation in operations}
+    missing = sorted(REVIEW_OPERATIONS - paths)
+    assert missing == [], f"the run lost the review objects' operations: {missing}"
+    tally = Tally(Counter(), Counter(), Counter(), Counter(), [], [])
     for role in ROLES:
         headers = _auth_headers(role, people)
         for operation in operations:
@@ -323,9 +398,18 @@ def _fuzz_every_operation(people: dict[str, Any], canaries: list[Canary], pools:
         + ", ".join(f"{role} {per_role[role]}" for role in ROLES)
         + f"); statuses {dict(sorted(tally.statuses.items()))}; 5xx {len(tally.server_errors)}; "
         f"canaries planted {len(canaries)}, found where forbidden {len(tally.leaks)}; "
-        f"visible marker reached {dict(tally.markers_seen)}"
+        f"visible marker reached {dict(tally.markers_seen)}; review objects answered 2xx "
+        + str(
+            {
+                path: sum(n for label, n in tally.answered.items() if label.endswith(" " + path))
+                for path in sorted(REVIEW_OPERATIONS)
+            }
+        )
     )
     assert tally.server_errors == []
     assert tally.leaks == []
     for role in ROLES[1:]:
         assert tally.markers_seen[role] > 0, f"the fuzzer never reached data visible to {role}"
+    # the review objects were reached, not only refused: a case and a group read by someone who may
+    unreached = [read for read in REVIEW_READS if tally.answered[read] == 0]
+    assert unreached == [], f"the fuzzer never read a real review object through {unreached}"

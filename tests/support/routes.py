@@ -26,3 +26,13 @@ def routes(patterns=None, prefix: str = "", namespace: str = ""):  # type: ignor
         elif isinstance(pattern, URLPattern):
             name = f"{namespace}:{pattern.name}" if namespace else (pattern.name or "")
             yield name, prefix + str(pattern.pattern)
+
+
+def routes_taking(params: tuple[str, ...]) -> dict[str, str]:
+    """Every route (name -> pattern) with a path parameter of one of `params`: the routes a sweep
+    over those objects must probe, so a new one that takes such an id cannot go unswept."""
+    return {
+        name: pattern
+        for name, pattern in routes()
+        if any(f":{param}>" in pattern or f"<{param}>" in pattern for param in params)
+    }

@@ -17,7 +17,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from interlock.access import policy
 from interlock.access.actions import Action, Decision, allow, deny
 from interlock.access.clearance import clearance_allows, max_visible_tier
-from interlock.access.lookups import access_by_uuid
+from interlock.access.lookups import access_by_uuid, parse_uuid, require_scope
+from interlock.access.policy import sees
 from interlock.access.principal import Principal
 from interlock.accounts.models import Person, Role
 from interlock.analyses.models import (
@@ -152,9 +153,18 @@ def access_analysis_by_id(
     )
 
 
-def access_release_by_id(principal: Principal, release_uuid: object, *, action: Action) -> OutputRelease:
+def access_release_to_vote(principal: Principal, release_uuid: object) -> OutputRelease:
+    """The release a vote is about to be cast on. A vote is a write, so it needs the `write` scope
+    and not `read` (SECURITY.md: scopes follow the method; a token that may not read still
+    votes, and its answer carries no content); a release the principal cannot see is NotFound,
+    exactly like a missing one. Whether they may vote is decided by the caller after the
+    state checks, so that someone who sees the release learns why not."""
+    require_scope(principal, Action.VOTE_RELEASE)
     queryset = OutputRelease.objects.select_related("analysis__checkpoint", "analysis__requester")
-    return access_by_uuid(principal, queryset, release_uuid, action=action)
+    release = queryset.filter(uuid=parse_uuid(release_uuid)).first()
+    if release is None or not sees(principal, release):
+        raise NotFound
+    return release
 
 
 def _analysis_parent(principal: Principal, parent_id: str, action: Action) -> ArtifactParent:

@@ -13,9 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from interlock.access import Action, can
-from interlock.access.lookups import parse_uuid
 from interlock.access.principal import Principal
-from interlock.analyses.access import access_analysis_by_id, access_release_by_id
+from interlock.analyses.access import access_analysis_by_id, access_release_to_vote
 from interlock.analyses.models import (
     AnalysisState,
     OutputRelease,
@@ -26,7 +25,7 @@ from interlock.analyses.models import (
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import ApplicationError, InvalidState, PolicyDenied
-from interlock.network.models import SharingGroup
+from interlock.network.access import target_sharing_group
 
 APPROVALS_NEEDED = 2
 
@@ -45,7 +44,7 @@ def release_request(
         raise ApplicationError("Say why the results should go wider.", {"reason": ["10 to 2000 characters"]})
     group = None
     if target == ReleaseTarget.SHARING_GROUP:
-        group = SharingGroup.objects.filter(uuid=parse_uuid(group_uuid)).first() if group_uuid else None
+        group = target_sharing_group(actor, group_uuid)
         if group is None:
             raise ApplicationError("Name the sharing group.", {"group": ["required"]})
     if analysis.releases.filter(state=ReleaseState.PENDING).exists():
@@ -64,7 +63,7 @@ def release_request(
 
 @transaction.atomic
 def release_vote(*, actor: Principal, release_uuid: object, approve: bool, rationale: str) -> OutputRelease:
-    found = access_release_by_id(actor, release_uuid, action=Action.VIEW)
+    found = access_release_to_vote(actor, release_uuid)
     release = (
         OutputRelease.objects.select_for_update(of=("self",))
         .select_related("analysis__requester", "analysis__checkpoint")

@@ -50,7 +50,8 @@ from interlock.findings.models import Finding, FindingState, Label
 from interlock.findings.rules import Audience, audience_errors, content_hash
 from interlock.findings.selectors import revision_text
 from interlock.findings.services import group_recipients_bind
-from interlock.network.models import NetworkPolicy, SharingGroup
+from interlock.network.access import target_sharing_group
+from interlock.network.models import NetworkPolicy
 from interlock.network.selectors import network_policy_current
 from interlock.notifications.tasks import notify_after_commit
 
@@ -351,7 +352,7 @@ def case_open(
         )
     group = None
     if target == Target.SHARING_GROUP:
-        group = SharingGroup.objects.filter(uuid=parse_uuid(group_uuid)).first() if group_uuid else None
+        group = target_sharing_group(actor, group_uuid)
         if group is None or finding.audience_groups.filter(pk=group.pk).exists():
             raise ApplicationError(
                 "Name a sharing group the finding is not shared with.", {"group": ["required"]}

@@ -16,6 +16,7 @@ from interlock.access.lookups import access_by_uuid
 from interlock.access.policy import NETWORK, _Network
 from interlock.access.principal import Principal
 from interlock.accounts.models import Person, Role
+from interlock.core.errors import NotFound
 from interlock.network.models import Organisation, OrganisationStatus, SharingGroup
 
 
@@ -102,6 +103,19 @@ def access_sharing_group_by_id(principal: Principal, group_uuid: object, *, acti
     return access_by_uuid(
         principal, SharingGroup.objects.select_related("owner_org"), group_uuid, action=action
     )
+
+
+def target_sharing_group(principal: Principal, group_uuid: object | None) -> SharingGroup | None:
+    """The sharing group a widening (an output release, a disclosure case) names as its target,
+    if the principal may see it; None otherwise. A group the principal's organisation neither
+    owns nor belongs to answers exactly like an id that exists nowhere, so a target field can
+    neither probe for groups nor send anything to one the sender cannot see."""
+    if not group_uuid:
+        return None
+    try:
+        return access_sharing_group_by_id(principal, group_uuid, action=Action.VIEW)
+    except NotFound:
+        return None
 
 
 policy.register(
