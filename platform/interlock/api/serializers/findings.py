@@ -27,7 +27,7 @@ class FindingOrgRefSerializer(serializers.Serializer):
 
 
 class FindingAuthorSerializer(serializers.Serializer):
-    id = serializers.CharField(help_text="The author's public id (a UUID).")
+    id = serializers.UUIDField()
     name = serializers.CharField()
 
 
