@@ -13,8 +13,10 @@ action names), sharing groups, analysis-access requests and output releases — 
 callers' own organisation and in one they cannot see, and the run fails if the schema loses one
 of their operations.
 
-Fails on any 5xx and on any response that contains a canary its caller may not see (raw, or
-base64 as plots are inlined). Prints cases per operation per role and the totals; a marker in
+Fails on any 5xx, on any response whose body the schema does not describe (each answer is
+validated against the schema documented for its status code, so the serializers must tell the
+truth), and on any response that contains a canary its caller may not see (raw, or base64 as
+plots are inlined). Prints cases per operation per role and the totals; a marker in
 an object every signed-in role may see proves the fuzzer really reached data.
 
 Each (role, operation) runs in a savepoint rolled back afterwards, so what one operation's
@@ -43,6 +45,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.core.failures import Failure, FailureGroup
 
 from interlock.accounts.services import api_token_create
 from interlock.analyses.models import OutputRelease
@@ -105,7 +108,7 @@ def _contains(body: bytes, text: str) -> bool:
 def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, Any], list[Canary], dict]:
     """The seeded network: callers in Home and Watch, canaries in Sealed and above clearance."""
     home, watch, sealed = network.org("Home"), network.org("Watch"), network.org("Sealed")
-    pending = network.org("Pending", status="pending")
+    pending = network.org("Pending", status="applicant")  # a real status: the schema lists them
     other = network.org("Other")
     people = {
         "member_low": network.person(home, clearance=0),
@@ -318,6 +321,7 @@ class Tally:
     answered: Counter[str]  # 2xx answers per operation, over every role
     server_errors: list[str]
     leaks: list[str]
+    nonconforming: list[str]
 
 
 def _fuzz(
@@ -341,6 +345,10 @@ def _fuzz(
         body = response.content or b""
         if response.status_code >= 500:
             tally.server_errors.append(f"{role}: {label} -> {response.status_code}: {case.as_curl_command()}")
+        try:
+            operation.validate_response(response, case=case)
+        except (Failure, FailureGroup) as failure:
+            tally.nonconforming.append(f"{role}: {label} -> {response.status_code}: {failure}")
         for canary in forbidden:
             if _contains(body, canary.text):
                 tally.leaks.append(f"{role}: {label} -> {response.status_code} shows the {canary.where}")
@@ -384,7 +392,7 @@ def _fuzz_every_operation(people: dict[str, Any], canaries: list[Canary], pools:
     paths = {operation.path for operation in operations}
     missing = sorted(REVIEW_OPERATIONS - paths)
     assert missing == [], f"the run lost the review objects' operations: {missing}"
-    tally = Tally(Counter(), Counter(), Counter(), Counter(), [], [])
+    tally = Tally(Counter(), Counter(), Counter(), Counter(), [], [], [])
     for role in ROLES:
         headers = _auth_headers(role, people)
         for operation in operations:
@@ -398,6 +406,7 @@ def _fuzz_every_operation(people: dict[str, Any], canaries: list[Canary], pools:
         + ", ".join(f"{role} {per_role[role]}" for role in ROLES)
         + f"); statuses {dict(sorted(tally.statuses.items()))}; 5xx {len(tally.server_errors)}; "
         f"canaries planted {len(canaries)}, found where forbidden {len(tally.leaks)}; "
+        f"answers the schema does not describe {len(tally.nonconforming)}; "
         f"visible marker reached {dict(tally.markers_seen)}; review objects answered 2xx "
         + str(
             {
@@ -408,6 +417,7 @@ def _fuzz_every_operation(people: dict[str, Any], canaries: list[Canary], pools:
     )
     assert tally.server_errors == []
     assert tally.leaks == []
+    assert tally.nonconforming == []
     for role in ROLES[1:]:
         assert tally.markers_seen[role] > 0, f"the fuzzer never reached data visible to {role}"
     # the review objects were reached, not only refused: a case and a group read by someone who may

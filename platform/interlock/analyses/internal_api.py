@@ -44,7 +44,7 @@ from interlock.analyses.services import jobs
 from interlock.artifacts.storage import artifact_storage
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
-from interlock.core.errors import ApplicationError
+from interlock.core.errors import ApplicationError, error_json_response
 from interlock.core.metrics import JOB_API_REFUSALS
 from interlock.core.rate_limits import first_in_window, rate_limit_exceeded
 from interlock_wire import JobTicket, TicketError, verify_request, verify_ticket
@@ -52,10 +52,6 @@ from interlock_wire import JobTicket, TicketError, verify_request, verify_ticket
 View = Callable[[HttpRequest, JobTicket, dict[str, Any]], HttpResponseBase]
 # The audit row names the caller's address only as an HMAC under the secret key with this salt.
 _ADDRESS_SALT = "interlock.analyses.internal_api.client-address"
-
-
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
 
 
 def worker_call(view: View) -> Callable[[HttpRequest], HttpResponseBase]:
@@ -76,7 +72,7 @@ def worker_call(view: View) -> Callable[[HttpRequest], HttpResponseBase]:
             payload = json.loads(body)
             token = payload["ticket"].encode()
         except (ValueError, KeyError, AttributeError, TypeError):
-            return _error(400, "invalid", "The body must be JSON with a ticket.")
+            return error_json_response(400, "invalid", "The body must be JSON with a ticket.")
         try:
             ticket = verify_ticket(
                 token,
@@ -86,11 +82,11 @@ def worker_call(view: View) -> Callable[[HttpRequest], HttpResponseBase]:
         except TicketError as problem:
             JOB_API_REFUSALS.labels(f"ticket_{problem.reason}").inc()
             _refused(f"ticket {problem.reason}", request)
-            return _error(403, "job_refused", f"The ticket was refused: {problem.reason}.")
+            return error_json_response(403, "job_refused", f"The ticket was refused: {problem.reason}.")
         try:
             return view(request, ticket, payload)
         except ApplicationError as problem:
-            return _error(problem.status, problem.code, problem.message)
+            return error_json_response(problem.status, problem.code, problem.message)
 
     return wrapper
 
@@ -108,10 +104,12 @@ def _unauthenticated(request: HttpRequest) -> JsonResponse:
         _refused("bad worker credential", request, client=salted_hmac(_ADDRESS_SALT, address).hexdigest())
     if retry_after is not None:
         JOB_API_REFUSALS.labels("rate_limited").inc()
-        response = _error(429, "rate_limited", "Too many calls without a valid worker credential.")
+        response = error_json_response(
+            429, "rate_limited", "Too many calls without a valid worker credential."
+        )
         response["Retry-After"] = str(retry_after)
         return response
-    return _error(401, "not_authenticated", "The worker credential does not verify.")
+    return error_json_response(401, "not_authenticated", "The worker credential does not verify.")
 
 
 def _refused(reason: str, request: HttpRequest, **extra: str) -> None:
@@ -131,7 +129,7 @@ def claim_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any])
     )
     if claim.refused is not None:
         _refused(claim.refused, request)  # its own transaction: the refusal is on record
-        return _error(409, "conflict", f"The job cannot be claimed: {claim.refused}.")
+        return error_json_response(409, "conflict", f"The job cannot be claimed: {claim.refused}.")
     return JsonResponse({"request": str(claim.request.uuid), "attempt": claim.request.attempts})
 
 
@@ -164,7 +162,7 @@ def result_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any]
     try:
         sealed = base64.urlsafe_b64decode(str(payload["sealed_result"]))
     except (KeyError, ValueError):
-        return _error(400, "invalid", "sealed_result must be base64url.")
+        return error_json_response(400, "invalid", "sealed_result must be base64url.")
     jobs.job_result(ticket_id=ticket.ticket_id, sealed_result=sealed)
     return JsonResponse({"recorded": True})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -13,33 +13,12 @@ from rest_framework.response import Response
 
 from interlock.access import Action
 from interlock.accounts.requests import principal_of
+from interlock.api.serializers.artifacts import ArtifactSerializer
 from interlock.artifacts.access import access_artifact_by_id
 from interlock.artifacts.http import download_response, receive_multipart, receive_raw
-from interlock.artifacts.models import Artifact
 from interlock.artifacts.parents import resolve_parent
 from interlock.artifacts.services import artifact_list
 from interlock.core.errors import ApplicationError
-
-
-class ArtifactSerializer(serializers.ModelSerializer):
-    id = serializers.UUIDField(source="uuid", read_only=True)
-    owner_org = serializers.UUIDField(source="owner_org.uuid", read_only=True)
-
-    class Meta:
-        model = Artifact
-        fields = [
-            "id",
-            "owner_org",
-            "parent_type",
-            "parent_id",
-            "kind",
-            "filename",
-            "media_type",
-            "size",
-            "sha256",
-            "state",
-            "created_at",
-        ]
 
 
 class PassThroughParser(BaseParser):

@@ -1,4 +1,10 @@
-"""One error shape for the whole API: {"error": {"code", "message", "fields"}}."""
+"""The REST API's exception handler: every refusal becomes the one envelope of
+`interlock.core.errors.error_envelope`, `{"error": {"code", "message", "fields"}}`.
+
+Views never build an error body themselves; they raise (an `ApplicationError`, a DRF exception,
+Django's `ValidationError`) and this handler picks the status, code and message. The schema
+documents the envelope once, as `interlock.api.serializers.ErrorSerializer`.
+"""
 
 from __future__ import annotations
 
@@ -11,43 +17,45 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from interlock.core.errors import ApplicationError
+from interlock.core.errors import ApplicationError, error_envelope
+
+INVALID = "The request is not valid."
 
 
-def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
-
-
-def _flatten(detail: Any) -> dict[str, Any]:
+def _validation_fields(detail: Any) -> dict[str, Any]:
+    """Per-field messages of a DRF `ValidationError`; a bare list belongs to no one field."""
     if isinstance(detail, dict):
         return {str(key): value for key, value in detail.items()}
-    return {}
+    return {"non_field_errors": detail}
+
+
+def _code_and_message(exc: exceptions.APIException, status_code: int) -> tuple[str, str]:
+    """A DRF exception's code and message; any 401 is `not_authenticated`, whatever DRF named it."""
+    if status_code == status.HTTP_401_UNAUTHORIZED:
+        code = "not_authenticated"
+    else:
+        codes = exc.get_codes()
+        code = str(codes if isinstance(codes, str) else exc.default_code)
+    return code, str(exc.detail)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, RequestDataTooBig):
-        return Response(error_body("too_large", "The request body is too large."), status=413)
+        return Response(error_envelope("too_large", "The request body is too large."), status=413)
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.extra), status=exc.status)
+        return Response(error_envelope(exc.code, exc.message, exc.extra), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return Response(error_body("invalid", "The request is not valid.", fields), status=400)
+        return Response(error_envelope("invalid", INVALID, fields), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        body = error_body("invalid", "The request is not valid.", _flatten(exc.detail))
-        if not isinstance(exc.detail, dict):
-            body["error"]["fields"] = {"non_field_errors": exc.detail}
+        response.data = error_envelope("invalid", INVALID, _validation_fields(exc.detail))
     elif isinstance(exc, exceptions.APIException):
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        body = error_body(str(code), str(detail))
+        response.data = error_envelope(*_code_and_message(exc, response.status_code))
     else:  # pragma: no cover - DRF only returns responses for APIException
-        body = error_body("error", "The request failed.")
-    if response.status_code == status.HTTP_401_UNAUTHORIZED:
-        body["error"]["code"] = "not_authenticated"
-    response.data = body
+        response.data = error_envelope("error", "The request failed.")
     return response

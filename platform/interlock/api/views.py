@@ -21,6 +21,7 @@ from interlock.accounts.requests import person_of, principal_of
 from interlock.api import serializers as s
 from interlock.api.permissions import IsNetworkMember, SessionOnly
 from interlock.api.schema import ActionSchema
+from interlock.api.serializers import network as n
 from interlock.audit.events import Event
 from interlock.audit.models import AuditEvent
 from interlock.audit.services import audit_record
@@ -32,58 +33,52 @@ from interlock.network.models import Organisation, OrganisationStatus, SharingGr
 from interlock.network.selectors import organisation_list, sharing_group_list
 
 
-def _input(serializer_class: type[s.StrictSerializer], request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data if request.data is not None else {})
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class MeApi(GenericAPIView):
-    serializer_class = s.PersonSerializer
+    serializer_class = n.PersonSerializer
 
     def get(self, request: Request) -> Response:
-        return Response(s.PersonSerializer(person_of(request)).data)
+        return Response(n.PersonSerializer(person_of(request)).data)
 
 
 class OrganisationListApi(GenericAPIView):
-    serializer_class = s.OrganisationSerializer
+    serializer_class = n.OrganisationSerializer
 
-    @extend_schema(operation_id="organisations_list", responses=s.OrganisationSerializer(many=True))
+    @extend_schema(operation_id="organisations_list", responses=n.OrganisationSerializer(many=True))
     def get(self, request: Request) -> Response:
         query = QueryParams(request.query_params)
         wanted = query.choice("status", OrganisationStatus.values)
         query.done()
         queryset = organisation_list(principal=principal_of(request), status=wanted)
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(s.OrganisationSerializer(page, many=True).data)
+        return self.get_paginated_response(n.OrganisationSerializer(page, many=True).data)
 
-    @extend_schema(request=s.OrganisationApplyInput, responses={201: s.OrganisationSerializer})
+    @extend_schema(request=n.OrganisationApplyInput, responses={201: n.OrganisationSerializer})
     def post(self, request: Request) -> Response:
         """Register an applicant organisation (stewards only; two other stewards then activate it)."""
-        data = _input(s.OrganisationApplyInput, request)
+        data = s.validated_input(n.OrganisationApplyInput, request)
         org = network_services.organisation_apply(actor=principal_of(request), **data)
-        return Response(s.OrganisationSerializer(org).data, status=status.HTTP_201_CREATED)
+        return Response(n.OrganisationSerializer(org).data, status=status.HTTP_201_CREATED)
 
 
 class OrganisationDetailApi(GenericAPIView):
-    serializer_class = s.OrganisationSerializer
+    serializer_class = n.OrganisationSerializer
 
     def get(self, request: Request, org_id: str) -> Response:
         org = access_organisation_by_id(principal_of(request), org_id, action=Action.VIEW)
-        return Response(s.OrganisationSerializer(org).data)
+        return Response(n.OrganisationSerializer(org).data)
 
 
 class OrganisationMembersApi(GenericAPIView):
-    serializer_class = s.PersonSerializer
+    serializer_class = n.PersonSerializer
 
-    @extend_schema(operation_id="organisation_members_list", responses=s.PersonSerializer(many=True))
+    @extend_schema(operation_id="organisation_members_list", responses=n.PersonSerializer(many=True))
     def get(self, request: Request, org_id: str) -> Response:
         org = access_organisation_by_id(principal_of(request), org_id, action=Action.VIEW_MEMBERS)
         queryset = visible(principal_of(request), Person.objects.select_related("organisation")).filter(
             organisation=org
         )
         page = self.paginate_queryset(queryset.order_by("display_name"))
-        return self.get_paginated_response(s.PersonSerializer(page, many=True).data)
+        return self.get_paginated_response(n.PersonSerializer(page, many=True).data)
 
 
 class _ActionApi(GenericAPIView):
@@ -97,12 +92,12 @@ class _ActionApi(GenericAPIView):
 
     def post(self, request: Request, **kwargs: str) -> Response:
         (object_id,) = kwargs.values()
-        data = _input(self.input_class, request)
+        data = s.validated_input(self.input_class, request)
         return Response(self.get_serializer(self.act(principal_of(request), object_id, data)).data)
 
 
 class _OrganisationActionApi(_ActionApi):
-    serializer_class = s.OrganisationSerializer
+    serializer_class = n.OrganisationSerializer
 
 
 class OrganisationApproveApi(_OrganisationActionApi):
@@ -128,46 +123,38 @@ class OrganisationRemoveApi(_OrganisationActionApi):
 
 
 class OrganisationInviteApi(GenericAPIView):
-    serializer_class = s.InvitationInput
+    serializer_class = n.InvitationIssuedSerializer
 
-    @extend_schema(request=s.InvitationInput, responses={201: dict})
+    @extend_schema(request=n.InvitationInput, responses={201: n.InvitationIssuedSerializer})
     def post(self, request: Request, org_id: str) -> Response:
-        data = _input(s.InvitationInput, request)
+        data = s.validated_input(n.InvitationInput, request)
         issued = account_services.invitation_create(actor=principal_of(request), org_uuid=org_id, **data)
-        return Response(
-            {
-                "id": str(issued.invitation.uuid),
-                "email": issued.invitation.email,
-                "token": issued.secret,
-                "expires_at": issued.invitation.expires_at,
-            },
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(n.InvitationIssuedSerializer(issued).data, status=status.HTTP_201_CREATED)
 
 
 class PersonListApi(GenericAPIView):
-    serializer_class = s.PersonSerializer
+    serializer_class = n.PersonSerializer
 
-    @extend_schema(operation_id="people_list", responses=s.PersonSerializer(many=True))
+    @extend_schema(operation_id="people_list", responses=n.PersonSerializer(many=True))
     def get(self, request: Request) -> Response:
         queryset = visible(principal_of(request), Person.objects.select_related("organisation")).order_by(
             "display_name"
         )
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(s.PersonSerializer(page, many=True).data)
+        return self.get_paginated_response(n.PersonSerializer(page, many=True).data)
 
 
 class PersonDetailApi(GenericAPIView):
-    serializer_class = s.PersonSerializer
+    serializer_class = n.PersonSerializer
 
     def get(self, request: Request, person_id: str) -> Response:
         return Response(
-            s.PersonSerializer(access_person_by_id(principal_of(request), person_id, action=Action.VIEW)).data
+            n.PersonSerializer(access_person_by_id(principal_of(request), person_id, action=Action.VIEW)).data
         )
 
 
 class _PersonActionApi(_ActionApi):
-    serializer_class = s.PersonSerializer
+    serializer_class = n.PersonSerializer
 
 
 class PersonSuspendApi(_PersonActionApi):
@@ -181,14 +168,14 @@ class PersonReinstateApi(_PersonActionApi):
 
 
 class PersonRoleApi(_PersonActionApi):
-    input_class = s.RoleInput
+    input_class = n.RoleInput
 
     def act(self, actor: Principal, person_id: str, data: dict[str, Any]) -> Person:
         return account_services.person_set_role(actor=actor, person_uuid=person_id, role=data["role"])
 
 
 class PersonClearanceApi(_PersonActionApi):
-    input_class = s.ClearanceInput
+    input_class = n.ClearanceInput
 
     def act(self, actor: Principal, person_id: str, data: dict[str, Any]) -> Person:
         return account_services.clearance_set(actor=actor, person_uuid=person_id, clearance=data["clearance"])
@@ -206,44 +193,44 @@ def _group_context(principal: Principal, groups: list[SharingGroup]) -> dict[str
 
 
 class SharingGroupListApi(GenericAPIView):
-    serializer_class = s.SharingGroupSerializer
+    serializer_class = n.SharingGroupSerializer
 
-    @extend_schema(operation_id="sharing_groups_list", responses=s.SharingGroupSerializer(many=True))
+    @extend_schema(operation_id="sharing_groups_list", responses=n.SharingGroupSerializer(many=True))
     def get(self, request: Request) -> Response:
         queryset = sharing_group_list(principal=principal_of(request)).prefetch_related(
             Prefetch("members", queryset=Organisation.objects.only("uuid"))
         )
         page = list(self.paginate_queryset(queryset) or [])
-        serializer = s.SharingGroupSerializer(
+        serializer = n.SharingGroupSerializer(
             page, many=True, context=_group_context(principal_of(request), page)
         )
         return self.get_paginated_response(serializer.data)
 
-    @extend_schema(request=s.SharingGroupInput, responses={201: s.SharingGroupSerializer})
+    @extend_schema(request=n.SharingGroupInput, responses={201: n.SharingGroupSerializer})
     def post(self, request: Request) -> Response:
-        data = _input(s.SharingGroupInput, request)
+        data = s.validated_input(n.SharingGroupInput, request)
         group = network_services.sharing_group_create(
             actor=principal_of(request),
             name=data["name"],
             member_uuids=data["members"],
             hide_members=data["hide_members"],
         )
-        body = s.SharingGroupSerializer(group, context=_group_context(principal_of(request), [group])).data
+        body = n.SharingGroupSerializer(group, context=_group_context(principal_of(request), [group])).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 
 class SharingGroupDetailApi(GenericAPIView):
-    serializer_class = s.SharingGroupSerializer
+    serializer_class = n.SharingGroupSerializer
 
     def get(self, request: Request, group_id: str) -> Response:
         group = access_sharing_group_by_id(principal_of(request), group_id, action=Action.VIEW)
         return Response(
-            s.SharingGroupSerializer(group, context=_group_context(principal_of(request), [group])).data
+            n.SharingGroupSerializer(group, context=_group_context(principal_of(request), [group])).data
         )
 
-    @extend_schema(request=s.SharingGroupUpdateInput, responses={200: s.SharingGroupSerializer})
+    @extend_schema(request=n.SharingGroupUpdateInput, responses={200: n.SharingGroupSerializer})
     def patch(self, request: Request, group_id: str) -> Response:
-        data = _input(s.SharingGroupUpdateInput, request)
+        data = s.validated_input(n.SharingGroupUpdateInput, request)
         group = network_services.sharing_group_update(
             actor=principal_of(request),
             group_uuid=group_id,
@@ -251,14 +238,14 @@ class SharingGroupDetailApi(GenericAPIView):
             hide_members=data.get("hide_members"),
         )
         return Response(
-            s.SharingGroupSerializer(group, context=_group_context(principal_of(request), [group])).data
+            n.SharingGroupSerializer(group, context=_group_context(principal_of(request), [group])).data
         )
 
 
 class AuditEventListApi(GenericAPIView):
-    serializer_class = s.AuditEventSerializer
+    serializer_class = n.AuditEventSerializer
 
-    @extend_schema(operation_id="audit_events_list", responses=s.AuditEventSerializer(many=True))
+    @extend_schema(operation_id="audit_events_list", responses=n.AuditEventSerializer(many=True))
     def get(self, request: Request) -> Response:
         if not can(principal_of(request), Action.VIEW_AUDIT, NETWORK):
             raise NotFound
@@ -275,39 +262,21 @@ class AuditEventListApi(GenericAPIView):
             audit_record(
                 actor=principal_of(request), event=Event.AUDIT_LOG_VIEWED, extra={"filter": event or ""}
             )
-        return self.get_paginated_response(s.AuditEventSerializer(page, many=True).data)
+        return self.get_paginated_response(n.AuditEventSerializer(page, many=True).data)
 
 
 class TokenListApi(GenericAPIView):
-    serializer_class = s.TokenInput
+    serializer_class = n.TokenSerializer
     permission_classes = [IsAuthenticated, IsNetworkMember, SessionOnly]
+    pagination_class = None  # every live token of the caller
 
-    @extend_schema(operation_id="tokens_list", responses=dict)
+    @extend_schema(operation_id="tokens_list", responses={200: n.TokenSerializer(many=True)})
     def get(self, request: Request) -> Response:
         tokens = ApiToken.objects.filter(person=person_of(request), revoked_at__isnull=True)
-        return Response(
-            [
-                {
-                    "id": t.pk,
-                    "name": t.name,
-                    "prefix": t.prefix,
-                    "scopes": t.scopes,
-                    "expires_at": t.expires_at,
-                }
-                for t in tokens
-            ]
-        )
+        return Response(n.TokenSerializer(tokens, many=True).data)
 
-    @extend_schema(request=s.TokenInput, responses={201: dict})
+    @extend_schema(request=n.TokenInput, responses={201: n.TokenIssuedSerializer})
     def post(self, request: Request) -> Response:
-        data = _input(s.TokenInput, request)
+        data = s.validated_input(n.TokenInput, request)
         issued = account_services.api_token_create(actor=principal_of(request), **data)
-        return Response(
-            {
-                "id": issued.token.pk,
-                "token": issued.secret,
-                "scopes": issued.token.scopes,
-                "expires_at": issued.token.expires_at,
-            },
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(n.TokenIssuedSerializer(issued).data, status=status.HTTP_201_CREATED)

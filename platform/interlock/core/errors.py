@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import JsonResponse
+
 
 class ApplicationError(Exception):
     """A failure the caller can act on: a readable message plus optional per-field detail."""
@@ -51,3 +53,19 @@ class InvalidState(ApplicationError):
 class ReauthenticationRequired(ApplicationError):
     code = "reauthentication_required"
     status = 403
+
+
+def error_envelope(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one body of every machine-facing error: `{"error": {"code", "message", "fields"}}`.
+
+    The REST API's exception handler, the JSON error pages for `/api/` and `/internal/` and the
+    worker job API all answer with this, so a client parses one shape whichever layer refused it
+    (documented once, as `interlock.api.serializers.ErrorSerializer`, in the OpenAPI schema).
+    """
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def error_json_response(status: int, code: str, message: str) -> JsonResponse:
+    """The envelope as a plain Django response, for the few JSON answers made outside DRF (the
+    error pages of machine paths, the 405 middleware, the worker job API)."""
+    return JsonResponse(error_envelope(code, message), status=status)

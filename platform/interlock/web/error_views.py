@@ -5,27 +5,25 @@ from __future__ import annotations
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template import TemplateDoesNotExist, loader
+
+from interlock.core.errors import error_json_response
 
 _MACHINE_PATHS = ("/api/", "/internal/")
 
 
-def _error_envelope(code: str, message: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
-
-
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith(_MACHINE_PATHS):
-        return _error_envelope("not_found", "Not found.", 404)
+        return error_json_response(404, "not_found", "Not found.")
     return render(request, "web/not_found.html", {"message": "There is nothing here."}, status=404)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     message = "You are not allowed to do that."
     if request.path.startswith(_MACHINE_PATHS):
-        return _error_envelope("permission_denied", message, 403)
+        return error_json_response(403, "permission_denied", message)
     return render(request, "web/error.html", {"heading": "Not allowed", "message": message}, status=403)
 
 
@@ -39,7 +37,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     """A request Django refused before any view (a host not in ALLOWED_HOSTS, a malformed body)."""
     message = "The request could not be understood."
     if request.path.startswith(_MACHINE_PATHS):
-        return _error_envelope("invalid", message, 400)
+        return error_json_response(400, "invalid", message)
     return _standalone_page(400, "Bad request", message)
 
 
@@ -73,7 +71,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     )
     response: HttpResponse
     if request.path.startswith(_MACHINE_PATHS):
-        response = _error_envelope(code, message, status)
+        response = error_json_response(status, code, message)
     else:
         response = _standalone_page(status, "Unavailable" if unavailable else "Server error", message)
     if unavailable:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from interlock.core.errors import error_json_response
 
 MESSAGE = "This address does not accept that kind of request."
 
@@ -25,9 +27,7 @@ class MethodNotAllowedPageMiddleware:
             return response
         page: HttpResponse
         if request.path.startswith(("/api/", "/internal/")):
-            page = JsonResponse(
-                {"error": {"code": "method_not_allowed", "message": MESSAGE, "fields": {}}}, status=405
-            )
+            page = error_json_response(405, "method_not_allowed", MESSAGE)
         else:
             page = render(
                 request, "web/error.html", {"heading": "Not allowed", "message": MESSAGE}, status=405

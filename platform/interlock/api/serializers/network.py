@@ -1,27 +1,14 @@
-"""Input serializers refuse unknown fields; output serializers expose public ids, never pks or secrets."""
+"""Serializers of the network's endpoints: organisations, people, sharing groups, invitations,
+API tokens and the audit log."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from rest_framework import serializers
 
 from interlock.accounts.models import Person, Role, TokenScope
+from interlock.api.serializers import StrictSerializer
 from interlock.audit.models import AuditEvent
 from interlock.network.models import Organisation, SharingGroup
-
-
-class StrictSerializer(serializers.Serializer):
-    """A write serializer that rejects fields it does not know (a typo must not be ignored silently)."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
-
 
 # --- output -------------------------------------------------------------------------------
 
@@ -92,6 +79,39 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "prev_hash",
             "entry_hash",
         ]
+        extra_kwargs = {
+            "extra": {
+                "help_text": "The event's own details (ids, counts, reasons), as the service recorded them."
+            }
+        }
+
+
+class InvitationIssuedSerializer(serializers.Serializer):
+    """A new invitation; `token` is its secret, shown this once and never again."""
+
+    id = serializers.UUIDField(source="invitation.uuid")
+    email = serializers.EmailField(source="invitation.email")
+    token = serializers.CharField(source="secret")
+    expires_at = serializers.DateTimeField(source="invitation.expires_at")
+
+
+class TokenSerializer(serializers.Serializer):
+    """One of the caller's live API tokens: never its secret, only the prefix that names it."""
+
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField()
+
+
+class TokenIssuedSerializer(serializers.Serializer):
+    """A new API token; `token` is its secret, shown this once and never again."""
+
+    id = serializers.IntegerField(source="token.pk")
+    token = serializers.CharField(source="secret")
+    scopes = serializers.ListField(child=serializers.CharField(), source="token.scopes")
+    expires_at = serializers.DateTimeField(source="token.expires_at")
 
 
 # --- input --------------------------------------------------------------------------------
@@ -102,14 +122,6 @@ class OrganisationApplyInput(StrictSerializer):
     name = serializers.CharField(max_length=Organisation._meta.get_field("name").max_length)
     declared_scope = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     clearance_ceiling = serializers.IntegerField(min_value=0, max_value=3, default=1)
-
-
-class ReasonInput(StrictSerializer):
-    reason = serializers.CharField(max_length=2000)
-
-
-class EmptyInput(StrictSerializer):
-    pass
 
 
 class RoleInput(StrictSerializer):
@@ -140,10 +152,3 @@ class TokenInput(StrictSerializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=TokenScope.choices), min_length=1)
     days = serializers.IntegerField(min_value=1, max_value=365, default=90)
-
-
-def validated_input(serializer_class: type[StrictSerializer], request: Any) -> dict[str, Any]:
-    """The request body checked by `serializer_class` (a 400 naming the fields otherwise)."""
-    serializer = serializer_class(data=request.data if request.data is not None else {})
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)

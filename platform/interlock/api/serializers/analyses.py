@@ -1,0 +1,110 @@
+"""Serializers of the analysis endpoints: an analysis request with its progress, metrics, plots
+and output releases, and the bodies that request, cancel, release and vote on one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from interlock.analyses.models import AnalysisRequest
+from interlock.analyses.selectors import analysis_metrics
+from interlock.api.serializers import StrictSerializer
+from interlock.artifacts.models import Artifact
+
+# --- output -------------------------------------------------------------------------------
+
+
+class AnalysisReleaseSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uuid")
+    target = serializers.CharField()
+    state = serializers.CharField()
+    approvals = serializers.IntegerField(
+        source="approving_organisations", help_text="How many organisations have approved so far."
+    )
+
+
+class AnalysisPlotSerializer(serializers.Serializer):
+    """A plot of the analysis: an artifact, downloaded through /api/v1/artifacts/{id}/content/."""
+
+    id = serializers.UUIDField(source="uuid")
+    name = serializers.CharField(source="filename")
+    size = serializers.IntegerField()
+
+
+class AnalysisSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uuid")
+    checkpoint = serializers.UUIDField(source="checkpoint.uuid")
+    kind = serializers.CharField()
+    params = serializers.JSONField(help_text="The kind's validated parameters (see /api/v1/analysis-kinds/).")
+    dataset = serializers.JSONField(
+        help_text="The dataset and its parameters, or null for the kind's default."
+    )
+    state = serializers.CharField()
+    progress = serializers.FloatField()
+    message = serializers.CharField()
+    attempts = serializers.IntegerField()
+    device = serializers.CharField()
+    queue = serializers.CharField()
+    worker_host = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    inputs = serializers.SerializerMethodField()
+    metrics = serializers.SerializerMethodField()
+    releases = serializers.SerializerMethodField()
+    plots = serializers.SerializerMethodField()
+
+    def get_inputs(self, request: AnalysisRequest) -> list[str]:
+        """Every checkpoint the analysis read (more than one for a series)."""
+        return [str(item.checkpoint.uuid) for item in request.inputs.select_related("checkpoint")]
+
+    @extend_schema_field(
+        serializers.JSONField(
+            allow_null=True, help_text="The kind's metrics once the analysis succeeded; null before."
+        )
+    )
+    def get_metrics(self, request: AnalysisRequest) -> dict[str, Any] | None:
+        return analysis_metrics(request) if request.state == "succeeded" else None
+
+    @extend_schema_field(AnalysisReleaseSummarySerializer(many=True))
+    def get_releases(self, request: AnalysisRequest) -> list[dict[str, Any]]:
+        # one query for every release and its count of approving organisations
+        releases = request.releases.annotate(
+            approving_organisations=Count("votes__organisation", filter=Q(votes__approve=True), distinct=True)
+        )
+        return AnalysisReleaseSummarySerializer(releases, many=True).data  # type: ignore[return-value]
+
+    @extend_schema_field(AnalysisPlotSerializer(many=True))
+    def get_plots(self, request: AnalysisRequest) -> list[dict[str, Any]]:
+        plots = Artifact.objects.filter(parent_type="analysis", parent_id=request.uuid).order_by("filename")
+        return AnalysisPlotSerializer(plots, many=True).data  # type: ignore[return-value]
+
+
+class AnalysisReleaseStateSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uuid")
+    state = serializers.CharField()
+
+
+# --- input --------------------------------------------------------------------------------
+
+
+class AnalysisInput(StrictSerializer):
+    checkpoint = serializers.UUIDField()
+    kind = serializers.CharField(max_length=40)
+    params = serializers.JSONField(required=False, default=dict)
+    dataset = serializers.JSONField(required=False, default=None)
+    device = serializers.ChoiceField(choices=["cpu", "gpu"], required=False, default="cpu")
+
+
+class ReleaseInput(StrictSerializer):
+    target = serializers.ChoiceField(choices=["sharing_group", "network"])
+    group = serializers.UUIDField(required=False, allow_null=True, default=None)
+    reason = serializers.CharField(max_length=2000)
+
+
+class ReleaseVoteInput(StrictSerializer):
+    approve = serializers.BooleanField()
+    rationale = serializers.CharField(max_length=2000)
