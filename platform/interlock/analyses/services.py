@@ -45,7 +45,18 @@ from interlock.core.errors import ApplicationError, Conflict, InvalidState, Poli
 from interlock.core.metrics import record_job
 from interlock.crypto.fields import open_text, seal_text
 from interlock.crypto.keys import data_key_open
-from interlock_wire import IntegrityError, JobTicket, TicketBlob, open_sealed, seal, sign_ticket
+from interlock_wire import (
+    IntegrityError,
+    JobTicket,
+    TicketBlob,
+    analysis_result_object_id,
+    artifact_object_id,
+    job_blob_ad,
+    open_sealed,
+    result_ad,
+    seal,
+    sign_ticket,
+)
 
 
 class JobRefused(ApplicationError):
@@ -194,7 +205,7 @@ def analysis_cancel(*, actor: Principal, analysis_uuid: object) -> AnalysisReque
 
 
 def _blob_ad(ticket_id: str, artifact: Artifact) -> bytes:
-    return f"interlock/job/v1|{ticket_id}|{artifact.uuid}".encode()
+    return job_blob_ad(ticket_id=ticket_id, location=str(artifact.uuid))
 
 
 def analysis_ticket(request: AnalysisRequest) -> str:
@@ -210,7 +221,7 @@ def analysis_ticket(request: AnalysisRequest) -> str:
         data_key = data_key_open(
             key_version=artifact.key_version,
             wrapped=bytes(artifact.wrapped_data_key),
-            object_id=str(artifact.uuid),
+            object_id=artifact_object_id(artifact_uuid=artifact.uuid),
         )
         sealed = seal(keys.fleet_public_key(), data_key, _blob_ad(ticket_id, artifact))
         blobs.append(
@@ -365,9 +376,7 @@ def job_result(*, ticket_id: str, sealed_result: bytes) -> AnalysisResult:
         raise Conflict("This job is not running.")
     try:
         payload = json.loads(
-            open_sealed(
-                keys.platform_result_key(), sealed_result, f"interlock/result/v1|{ticket_id}".encode()
-            )
+            open_sealed(keys.platform_result_key(), sealed_result, result_ad(ticket_id=ticket_id))
         )
     except (IntegrityError, ValueError):
         raise JobRefused("The result is not sealed to this platform for this ticket.") from None
@@ -378,7 +387,7 @@ def job_result(*, ticket_id: str, sealed_result: bytes) -> AnalysisResult:
     result = AnalysisResult(request=request)
     result.metrics_sealed = seal_text(
         org=request.checkpoint.owner_org,
-        object_id=f"analysis-result:{request.uuid}",
+        object_id=analysis_result_object_id(request_uuid=request.uuid),
         text=json.dumps({"metrics": payload["metrics"], "seconds": payload.get("seconds")}),
     )
     try:
@@ -480,7 +489,7 @@ def analysis_metrics(request: AnalysisRequest) -> dict[str, Any] | None:
         return None
     text = open_text(
         org=request.checkpoint.owner_org,
-        object_id=f"analysis-result:{request.uuid}",
+        object_id=analysis_result_object_id(request_uuid=request.uuid),
         sealed=result.metrics_sealed,
     )
     stored = json.loads(text)
