@@ -31,7 +31,9 @@ from interlock_wire import (
     JobTicket,
     TicketBlob,
     decrypt_stream,
+    job_blob_ad,
     open_sealed,
+    result_ad,
     seal,
     sign_request,
     verify_ticket,
@@ -154,7 +156,7 @@ def run_job(token: str, config: WorkerConfig) -> str:
     sealed = seal(
         config.platform_result_public,
         json.dumps(metrics).encode(),
-        f"interlock/result/v1|{ticket.ticket_id}".encode(),
+        result_ad(ticket_id=ticket.ticket_id),
     )
     link.call("/internal/jobs/result/", sealed_result=base64.urlsafe_b64encode(sealed).decode())
     return "succeeded"
@@ -169,7 +171,7 @@ def _fetch_checkpoint(ticket: JobTicket, blob: TicketBlob, link: PlatformLink, c
         data_key = open_sealed(
             config.fleet_key,
             base64.urlsafe_b64decode(blob.sealed_data_key),
-            f"interlock/job/v1|{ticket.ticket_id}|{blob.location}".encode(),
+            job_blob_ad(ticket_id=ticket.ticket_id, location=blob.location),
         )
         plaintext = io.BytesIO()
         decrypt_stream(

@@ -15,36 +15,64 @@ from typing import Any
 
 from analysis_workers.params import check_schema
 from analysis_workers.params import validate_params as validate_schema
+from analysis_workers.sampler_config import SamplerConfig
 
 SEED = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0, "description": "random seed"}
 
-SGLD_SCHEMA: dict[str, dict[str, Any]] = {
-    "num_chains": {"type": "integer", "minimum": 1, "maximum": 64, "default": 4, "description": "chains"},
-    "num_draws": {"type": "integer", "minimum": 10, "maximum": 20000, "default": 500, "description": "draws"},
-    "num_burnin": {
-        "type": "integer",
-        "minimum": 0,
-        "maximum": 20000,
-        "default": 100,
-        "description": "steps discarded before the draws",
-    },
-    "step_size": {"type": "number", "minimum": 1e-8, "maximum": 1.0, "default": 1e-4, "description": "ε"},
-    "localization": {
-        "type": "number",
-        "minimum": 0.0,
-        "maximum": 1e6,
-        "default": 100.0,
-        "description": "γ, the pull towards w*",
-    },
-    "batch_size": {
-        "type": "integer",
-        "minimum": 1,
-        "maximum": 65536,
-        "default": 256,
-        "description": "minibatch rows",
-    },
-    "seed": SEED,
-}
+
+def sgld_schema(defaults: SamplerConfig) -> dict[str, dict[str, Any]]:
+    """The SGLD params a kind publishes: the platform's limits here, the defaults read from
+    `defaults` (a `SamplerConfig`, so there is one set of numbers for notebooks and the platform)."""
+    return {
+        "num_chains": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 64,
+            "default": defaults.num_chains,
+            "description": "chains",
+        },
+        "num_draws": {
+            "type": "integer",
+            "minimum": 10,
+            "maximum": 20000,
+            "default": defaults.num_draws,
+            "description": "draws",
+        },
+        "num_burnin": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 20000,
+            "default": defaults.num_burnin,
+            "description": "steps discarded before the draws",
+        },
+        "step_size": {
+            "type": "number",
+            "minimum": 1e-8,
+            "maximum": 1.0,
+            "default": defaults.step_size,
+            "description": "ε",
+        },
+        "localization": {
+            "type": "number",
+            "minimum": 0.0,
+            "maximum": 1e6,
+            "default": defaults.localization,
+            "description": "γ, the pull towards w*",
+        },
+        "batch_size": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 65536,
+            "default": defaults.batch_size,
+            "description": "minibatch rows",
+        },
+        "seed": {**SEED, "default": defaults.seed},
+    }
+
+
+SGLD_SCHEMA = sgld_schema(SamplerConfig())
+# essential_dynamics samples at every checkpoint of a series: shorter chains by default
+SERIES_SGLD_SCHEMA = sgld_schema(SamplerConfig(num_draws=100))
 
 TOKEN_DATASETS = ("modular_addition", "induction_sequences")
 
@@ -211,7 +239,7 @@ _KINDS = (
                 "default": 256,
                 "description": "inputs whose outputs are compared",
             },
-            **{**SGLD_SCHEMA, "num_draws": {**SGLD_SCHEMA["num_draws"], "default": 100}},
+            **SERIES_SGLD_SCHEMA,
         },
         runner="analysis_workers.runners.devo:run",
         families=("deep_linear", "mlp", "transformer"),

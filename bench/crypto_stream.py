@@ -18,6 +18,7 @@ import resource
 import sys
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,11 +26,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from interlock_wire import StreamEncryptor, decrypt_stream, encrypt_stream
+from interlock_wire import StreamEncryptor, artifact_ad, decrypt_stream, encrypt_stream
 
 MiB = 1024 * 1024
 SEGMENT = MiB
-AD = b"interlock/artifact/v1|bench"
+# a real artifact's associated data (its length is what the stream key derivation sees)
+AD = artifact_ad(
+    artifact_uuid=uuid.uuid4(),
+    owner_org_uuid=uuid.uuid4(),
+    kind="checkpoint",
+    parent_type="checkpoint",
+    parent_id=uuid.uuid4(),
+)
 
 
 def best_of(runs: int, fn: Callable[[], object]) -> float:

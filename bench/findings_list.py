@@ -53,6 +53,7 @@ def seed(findings: int, rng: random.Random) -> None:
     from interlock.crypto.keys import key_cache
     from interlock.findings.models import Finding, FindingGrant, FindingRevision, Label, Tag
     from interlock.network.models import Organisation, SharingGroup
+    from interlock_wire import revision_field_object_id
 
     if Finding.objects.count() >= findings:
         return
@@ -126,11 +127,13 @@ def seed(findings: int, rng: random.Random) -> None:
                     )
                     revision.title_sealed = seal_text(
                         org=finding.owner_org,
-                        object_id=f"revision:{revision.uuid}:title",
+                        object_id=revision_field_object_id(revision_uuid=revision.uuid, field="title"),
                         text=f"Finding about topic {rng.randrange(1000)}",
                     )
                     revision.body_sealed = seal_text(
-                        org=finding.owner_org, object_id=f"revision:{revision.uuid}:body", text="body"
+                        org=finding.owner_org,
+                        object_id=revision_field_object_id(revision_uuid=revision.uuid, field="body"),
+                        text="body",
                     )
                     revisions.append(revision)
                     authors.append(

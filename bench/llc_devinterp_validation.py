@@ -47,27 +47,27 @@ def devinterp_estimates(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor
 
     n = x.shape[0]
     nbeta = n / math.log(n)
-    burnin = HAND_SETTINGS["num_burnin"]
+    burnin = HAND_SETTINGS.num_burnin
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = llc(
             model,
             packed,
             {},
-            lr=HAND_SETTINGS["step_size"],
+            lr=HAND_SETTINGS.step_size,
             n_beta=nbeta,
-            localization=HAND_SETTINGS["localization"],
+            localization=HAND_SETTINGS.localization,
             loss_fn=loss_fn,
-            num_chains=HAND_SETTINGS["num_chains"],
-            num_draws=HAND_SETTINGS["num_draws"],
+            num_chains=HAND_SETTINGS.num_chains,
+            num_draws=HAND_SETTINGS.num_draws,
             num_burnin_steps=burnin,
-            batch_size=HAND_SETTINGS["batch_size"],
+            batch_size=HAND_SETTINGS.batch_size,
             device="cpu",
             output_path=f"{folder}/samples.zarr",
         )
         trace = torch.as_tensor(result["loss_trace"].values, dtype=torch.float64)  # (chain, step)
         init_loss = float(result["init_loss"])
-        after = trace[:, burnin:] if trace.shape[1] > HAND_SETTINGS["num_draws"] else trace
+        after = trace[:, burnin:] if trace.shape[1] > HAND_SETTINGS.num_draws else trace
         return float(result["llc_mean"]), nbeta * (float(after.mean()) - init_loss)
 
 

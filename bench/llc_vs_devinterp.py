@@ -46,6 +46,7 @@ from torch import nn
 
 from analysis_workers.llc import estimate_llc
 from analysis_workers.llc.synthetic import deep_linear_at_rank, regression_data
+from analysis_workers.sampler_config import SamplerConfig
 
 
 @dataclass(frozen=True)
@@ -108,13 +109,15 @@ def run_engine(
         model,
         data,
         squared_error,
-        num_chains=args.chains,
-        num_draws=case.num_draws,
-        num_burnin=0,
-        step_size=case.step_size or args.step_size,
-        localization=args.localization,
-        batch_size=case.batch_size,
-        seed=0,
+        SamplerConfig(
+            num_chains=args.chains,
+            num_draws=case.num_draws,
+            num_burnin=0,
+            step_size=case.step_size or args.step_size,
+            localization=args.localization,
+            batch_size=case.batch_size,
+            seed=0,
+        ),
         device=args.device,
         emit_warnings=False,
     )

@@ -2,9 +2,22 @@
 
 The platform (`interlock.crypto`, `interlock.analyses`) and the workers
 (`analysis_workers.jobs`) both use these, so neither has to import the other. Layouts and
-test vectors: docs/crypto.md.
+test vectors: docs/crypto.md; the associated data that names each ciphertext's place:
+`interlock_wire.associated_data`.
 """
 
+from interlock_wire.associated_data import (
+    analysis_result_object_id,
+    artifact_ad,
+    artifact_object_id,
+    comment_object_id,
+    data_key_ad,
+    disclosure_field_object_id,
+    job_blob_ad,
+    org_key_ad,
+    result_ad,
+    revision_field_object_id,
+)
 from interlock_wire.encoding import b64url_decode, b64url_encode
 from interlock_wire.errors import IntegrityError
 from interlock_wire.keys import (
@@ -46,19 +59,29 @@ __all__ = [
     "StreamInfo",
     "TicketBlob",
     "TicketError",
+    "analysis_result_object_id",
+    "artifact_ad",
+    "artifact_object_id",
     "b64url_decode",
     "b64url_encode",
+    "comment_object_id",
+    "data_key_ad",
     "decrypt_segments",
     "decrypt_stream",
+    "disclosure_field_object_id",
     "ed25519_private_from_text",
     "ed25519_public_from_text",
     "encrypt_stream",
+    "job_blob_ad",
     "key_bytes",
     "key_id",
     "key_text",
     "new_data_key",
     "open_sealed",
+    "org_key_ad",
     "read_header",
+    "result_ad",
+    "revision_field_object_id",
     "seal",
     "sign_request",
     "sign_ticket",

@@ -23,6 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from analysis_workers.llc.sampler import LLCDivergenceError, LLCEstimate, estimate_llc
+from analysis_workers.sampler_config import SamplerConfig
 
 LOSSES = {
     "mse": lambda outputs, targets: ((outputs - targets) ** 2).mean(),
@@ -44,14 +45,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--dataset", required=True, help="a built-in dataset name")
     parser.add_argument("--dataset-param", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--loss", choices=sorted(LOSSES), default="mse")
-    parser.add_argument("--chains", type=int, default=4)
-    parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--burnin", type=int, default=100)
-    parser.add_argument("--step-size", type=float, default=1e-4)
-    parser.add_argument("--localization", type=float, default=100.0)
-    parser.add_argument("--nbeta", type=float, default=None)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--seed", type=int, default=0)
+    defaults = SamplerConfig()
+    parser.add_argument("--chains", type=int, default=defaults.num_chains)
+    parser.add_argument("--draws", type=int, default=defaults.num_draws)
+    parser.add_argument("--burnin", type=int, default=defaults.num_burnin)
+    parser.add_argument("--step-size", type=float, default=defaults.step_size)
+    parser.add_argument("--localization", type=float, default=defaults.localization)
+    parser.add_argument("--nbeta", type=float, default=defaults.nbeta)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     return parser.parse_args(argv)
@@ -128,14 +130,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 model,
                 data,
                 LOSSES[args.loss],
-                num_chains=args.chains,
-                num_draws=args.draws,
-                num_burnin=args.burnin,
-                step_size=args.step_size,
-                localization=args.localization,
-                nbeta=args.nbeta,
-                batch_size=args.batch_size,
-                seed=args.seed,
+                SamplerConfig(
+                    num_chains=args.chains,
+                    num_draws=args.draws,
+                    num_burnin=args.burnin,
+                    step_size=args.step_size,
+                    localization=args.localization,
+                    nbeta=args.nbeta,
+                    batch_size=args.batch_size,
+                    seed=args.seed,
+                ),
                 device=args.device,
                 progress=progress,
                 emit_warnings=False,

@@ -36,20 +36,24 @@ The figure is drawn on the Agg canvas directly (no pyplot, no global backend cha
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from torch import nn
 
 from analysis_workers.llc.chains import LossFn
 from analysis_workers.llc.sampler import LLCDivergenceError, LLCEstimate, Progress, estimate_llc
+from analysis_workers.sampler_config import SamplerConfig
 
 RHAT_LIMIT = 1.1
 CEILING_SLACK = 1.1
 TREND_LIMIT = 4.0
+# Each grid point's short run: the sampler's defaults with shorter chains (burn-in a quarter).
+CALIBRATION_SWEEP = SamplerConfig(num_draws=400, num_burnin=100)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class CalibrationResult:
     figure: Figure
 
     def recommended(self) -> dict[str, float]:
-        """`{"step_size": ε, "localization": γ}` to pass on to `estimate_llc`."""
+        """`{"step_size": ε, "localization": γ}`: the two settings to run `estimate_llc` with."""
         if self.step_size is None or self.localization is None:
             raise ValueError(f"no setting is recommended: {self.reason}")
         return {"step_size": self.step_size, "localization": self.localization}
@@ -92,18 +96,21 @@ def calibrate(
     loss_fn: LossFn,
     step_sizes: Sequence[float],
     localizations: Sequence[float],
+    config: SamplerConfig = CALIBRATION_SWEEP,
     *,
-    num_chains: int = 4,
-    num_draws: int = 400,
-    num_burnin: int | None = None,
+    device: str | torch.device = "cpu",
+    restrict_to: Sequence[str] | None = None,
+    weight_masks: Mapping[str, torch.Tensor] | None = None,
+    data_subset: torch.Tensor | Sequence[int] | None = None,
     max_bias: float = 0.025,
     progress: Progress | None = None,
-    **sampler_settings: Any,
 ) -> CalibrationResult:
     """Sweep ε × γ with short runs and recommend a setting (criteria in the module docstring).
 
-    `num_burnin` defaults to num_draws // 4; `sampler_settings` are further `estimate_llc`
-    keyword arguments (nbeta, batch_size, seed, device, restrict_to, …).
+    `config` sets each short run (chains, draws, burn-in, nβ, batch size, seed, …;
+    `CALIBRATION_SWEEP` by default); the grid sets its ε and γ, so `config` leaves those at
+    their defaults. `device`, `restrict_to`, `weight_masks` and `data_subset` are passed on
+    to `estimate_llc`.
     """
     steps = sorted({float(s) for s in step_sizes})
     gammas = sorted({float(g) for g in localizations})
@@ -111,10 +118,10 @@ def calibrate(
         raise ValueError("give at least one step size and one localization")
     if not 0 < max_bias < 1:
         raise ValueError(f"max_bias must lie in (0, 1), got {max_bias}")
-    for reserved in ("step_size", "localization", "progress", "emit_warnings", "diagnose_steps"):
-        if reserved in sampler_settings:
-            raise ValueError(f"{reserved} is set by calibrate; do not pass it")
-    burnin = num_draws // 4 if num_burnin is None else num_burnin
+    defaults = SamplerConfig()
+    for reserved in ("step_size", "localization"):
+        if getattr(config, reserved) != getattr(defaults, reserved):
+            raise ValueError(f"{reserved} is set by calibrate; leave it at its default in config")
     rows: list[CalibrationRow] = []
     estimates: dict[tuple[float, float], LLCEstimate] = {}
     total = len(steps) * len(gammas)
@@ -131,15 +138,13 @@ def calibrate(
                     model,
                     data,
                     loss_fn,
-                    num_chains=num_chains,
-                    num_draws=num_draws,
-                    num_burnin=burnin,
-                    step_size=step,
-                    localization=gamma,
+                    replace(config, step_size=step, localization=gamma, diagnose_steps=True),
+                    device=device,
+                    restrict_to=restrict_to,
+                    weight_masks=weight_masks,
+                    data_subset=data_subset,
                     progress=report,
                     emit_warnings=False,
-                    diagnose_steps=True,
-                    **sampler_settings,
                 )
             except LLCDivergenceError:
                 nan = float("nan")

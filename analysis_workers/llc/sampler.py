@@ -43,9 +43,9 @@ from torch import nn
 from torch.func import functional_call
 
 from analysis_workers.llc.chains import LossFn, chain_losses, is_plain_sequential
-from analysis_workers.llc.config import SamplerConfig
 from analysis_workers.llc.diagnostics import effective_sample_size, mcse, split_rhat, trend_z
 from analysis_workers.llc.restriction import WeightSelection, restrict_data, select_weights, split_data
+from analysis_workers.sampler_config import SamplerConfig
 
 FULL_DATA_CHUNK = 8192
 RHAT_LIMIT = 1.05
@@ -68,7 +68,7 @@ class LLCEstimate:
 
     `loss_trace`: Float[Tensor, "chain draw"] minibatch losses after burn-in (CPU);
     `diagnostics`: JSON-ready numbers (see `estimate_llc`); `step_norms`: with
-    `diagnose_steps=True`, Float[Tensor, "chain step"] norms of the three update terms
+    `SamplerConfig(diagnose_steps=True)`, Float[Tensor, "chain step"] norms of the three update terms
     ("drift" = ‖(ε/2) nβ ∇L_B‖, "localization" = ‖(ε/2) γ (w − w*)‖, "noise" = ‖η‖), burn-in
     included.
     """
@@ -139,56 +139,38 @@ def estimate_llc(
     model: nn.Module,
     data: Any,
     loss_fn: LossFn,
+    config: SamplerConfig | None = None,
     *,
-    num_chains: int = 4,
-    num_draws: int = 200,
-    num_burnin: int = 0,
-    step_size: float = 1e-4,
-    localization: float = 100.0,
-    nbeta: float | None = None,
-    batch_size: int = 256,
-    seed: int = 0,
     device: str | torch.device = "cpu",
     restrict_to: Sequence[str] | None = None,
     weight_masks: Mapping[str, torch.Tensor] | None = None,
     data_subset: torch.Tensor | Sequence[int] | None = None,
-    diagnose_steps: bool = False,
-    check_every: int = 25,
-    explosion_factor: float = 1e4,
     progress: Progress | None = None,
     emit_warnings: bool = True,
 ) -> LLCEstimate:
     """λ̂ at the model's current parameters w* (see the module docstring for the maths).
 
-    `data`: `(inputs, targets)` or a two-tensor `TensorDataset`; `loss_fn(outputs, targets)`
-    returns the scalar mean loss over the rows given. `restrict_to` (glob patterns over
-    parameter names) and `weight_masks` (name → boolean element mask) select the sampled
-    weights; `data_subset` (boolean mask or row indices) the data. `progress(fraction)` is
-    called every `check_every` steps; an exception it raises stops sampling (cancellation).
-    `emit_warnings=False` leaves the warnings in `diagnostics["warnings"]` only.
+    `config`: the sampler's settings (C, T, ε, γ, nβ, B, seed, …; `SamplerConfig()` when
+    omitted). `data`: `(inputs, targets)` or a two-tensor `TensorDataset`;
+    `loss_fn(outputs, targets)` returns the scalar mean loss over the rows given.
+    `restrict_to` (glob patterns over parameter names) and `weight_masks` (name → boolean
+    element mask) select the sampled weights; `data_subset` (boolean mask or row indices) the
+    data. `progress(fraction)` is called every `config.check_every` steps; an exception it
+    raises stops sampling (cancellation). `emit_warnings=False` leaves the warnings in
+    `diagnostics["warnings"]` only.
 
     `diagnostics` holds: nbeta, num_samples, sampled_parameters, r_hat (split, of the λ̂ trace),
     ess, mcse, trend_z, init_grad_norm (‖∇L_n(w*)‖ over the sampled weights),
     distance_from_init (mean over chains of ‖w_T − w*‖), backend, recorded_loss, warnings,
-    and with `diagnose_steps` the mean norm ratios drift_to_noise, localization_to_noise and
-    localization_to_drift over the kept steps.
+    and with `config.diagnose_steps` the mean norm ratios drift_to_noise, localization_to_noise
+    and localization_to_drift over the kept steps.
 
     Raises `ValueError` on bad input and `LLCDivergenceError` (naming chain and draw) when a
     chain diverges; warns `LLCWarning` when λ̂ < 0, R-hat > 1.05 or the trace still trends.
     """
-    config = SamplerConfig(
-        num_chains=num_chains,
-        num_draws=num_draws,
-        num_burnin=num_burnin,
-        step_size=step_size,
-        localization=localization,
-        nbeta=nbeta,
-        batch_size=batch_size,
-        seed=seed,
-        check_every=check_every,
-        explosion_factor=explosion_factor,
-        diagnose_steps=diagnose_steps,
-    )
+    config = SamplerConfig() if config is None else config
+    if not isinstance(config, SamplerConfig):
+        raise ValueError(f"config must be a SamplerConfig, got {type(config).__name__}")
     if not callable(loss_fn):
         raise ValueError("loss_fn must be a callable loss_fn(outputs, targets) -> scalar")
     inputs, targets = restrict_data(*split_data(data), data_subset)

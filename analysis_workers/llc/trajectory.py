@@ -27,6 +27,7 @@ from torch import nn
 
 from analysis_workers.llc.chains import LossFn
 from analysis_workers.llc.sampler import LLCDivergenceError, LLCEstimate, Progress, estimate_llc
+from analysis_workers.sampler_config import SamplerConfig
 
 
 @dataclass(frozen=True)
@@ -45,28 +46,26 @@ def llc_over_checkpoints(
     state_dicts: Sequence[Mapping[str, torch.Tensor]],
     data: Any,
     loss_fn: LossFn,
+    config: SamplerConfig | None = None,
     *,
+    device: str | torch.device = "cpu",
     max_trend_z: float = 4.0,
     gradient_tolerance: float = 0.5,
     ceiling_slack: float = 0.1,
     progress: Progress | None = None,
-    **sampler_settings: Any,
 ) -> list[CheckpointLLC]:
     """λ̂ for each state dict in order (loaded strictly into a copy of `model`).
 
-    `sampler_settings` are `estimate_llc`'s keyword arguments (the same seed for every
-    checkpoint, so differences come from the weights). `progress(fraction)` covers the whole
-    series.
+    `config` is `estimate_llc`'s (the same seed for every checkpoint, so differences come from
+    the weights; `SamplerConfig()` when omitted). `progress(fraction)` covers the whole series.
     """
+    config = SamplerConfig() if config is None else config
     if not state_dicts:
         raise ValueError("give at least one state dict")
     if max_trend_z <= 0 or gradient_tolerance <= 0 or ceiling_slack < 0:
         raise ValueError("max_trend_z and gradient_tolerance must be positive, ceiling_slack ≥ 0")
-    for reserved in ("progress", "emit_warnings"):
-        if reserved in sampler_settings:
-            raise ValueError(f"{reserved} is set by llc_over_checkpoints; do not pass it")
     working = copy.deepcopy(model)
-    localization = float(sampler_settings.get("localization", 100.0))
+    localization = float(config.localization)
     results = []
     total = len(state_dicts)
     for index, state in enumerate(state_dicts):
@@ -83,7 +82,7 @@ def llc_over_checkpoints(
 
         try:
             estimate = estimate_llc(
-                working, data, loss_fn, progress=report, emit_warnings=False, **sampler_settings
+                working, data, loss_fn, config, device=device, progress=report, emit_warnings=False
             )
         except LLCDivergenceError as error:
             results.append(CheckpointLLC(index, None, None, True, (f"diverged: {error}",)))

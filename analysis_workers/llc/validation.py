@@ -5,40 +5,31 @@ all have rank r (`synthetic.deep_linear_at_rank`), n = 10 000 noiseless samples 
 y = f(x; w*), and the loss ℓ = ‖f(x; w) − y‖² (summed over outputs, averaged over rows). One layer
 is a regular model (λ = d/2); deeper ones use Aoyagi's formula (`theory.deep_linear_lambda`).
 `HAND_SETTINGS` are the documented hyperparameters (those devinterp's accuracy tests use);
-`calibrated_row` lets `calibrate` choose ε and γ from `CALIBRATION_GRID` instead.
+`calibrated_row` lets `calibrate` choose ε and γ from the `CALIBRATION_*` grid instead.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 import torch
 
-from analysis_workers.llc.calibration import calibrate
+from analysis_workers.llc.calibration import CALIBRATION_SWEEP, calibrate
 from analysis_workers.llc.sampler import estimate_llc
 from analysis_workers.llc.synthetic import deep_linear_at_rank, regression_data
 from analysis_workers.llc.theory import deep_linear_lambda
+from analysis_workers.sampler_config import SamplerConfig
 
 NUM_SAMPLES = 10_000
 
-HAND_SETTINGS: dict[str, Any] = {
-    "num_chains": 4,
-    "num_draws": 2000,
-    "num_burnin": 1000,
-    "step_size": 5e-5,
-    "localization": 10.0,
-    "batch_size": 256,
-}
+HAND_SETTINGS = SamplerConfig(
+    num_chains=4, num_draws=2000, num_burnin=1000, step_size=5e-5, localization=10.0, batch_size=256
+)
 
-CALIBRATION_GRID: dict[str, Any] = {
-    "step_sizes": (1e-5, 2e-5, 5e-5, 1e-4, 2e-4),
-    "localizations": (1.0, 10.0, 100.0),
-    "num_chains": 4,
-    "num_draws": 400,
-    "batch_size": 256,
-}
+# The grid `calibrate` sweeps, each point a short run of its `CALIBRATION_SWEEP`.
+CALIBRATION_STEP_SIZES = (1e-5, 2e-5, 5e-5, 1e-4, 2e-4)
+CALIBRATION_LOCALIZATIONS = (1.0, 10.0, 100.0)
 
 
 @dataclass(frozen=True)
@@ -104,15 +95,15 @@ def hand_tuned_row(case: ValidationCase, *, seed: int = 2, device: str = "cpu") 
     model, data = problem(case)
     start = time.perf_counter()
     estimate = estimate_llc(
-        model, data, squared_error, seed=seed, device=device, emit_warnings=False, **HAND_SETTINGS
+        model, data, squared_error, replace(HAND_SETTINGS, seed=seed), device=device, emit_warnings=False
     )
     return ValidationRow(
         case,
         estimate.mean,
         estimate.diagnostics["mcse"],
         estimate.diagnostics["r_hat"],
-        HAND_SETTINGS["step_size"],
-        HAND_SETTINGS["localization"],
+        HAND_SETTINGS.step_size,
+        HAND_SETTINGS.localization,
         time.perf_counter() - start,
     )
 
@@ -120,22 +111,20 @@ def hand_tuned_row(case: ValidationCase, *, seed: int = 2, device: str = "cpu") 
 def calibrated_row(case: ValidationCase, *, seed: int = 2, device: str = "cpu") -> ValidationRow:
     model, data = problem(case)
     start = time.perf_counter()
-    grid = dict(CALIBRATION_GRID)
     result = calibrate(
         model,
         data,
         squared_error,
-        grid.pop("step_sizes"),
-        grid.pop("localizations"),
-        seed=seed + 1,
+        CALIBRATION_STEP_SIZES,
+        CALIBRATION_LOCALIZATIONS,
+        replace(CALIBRATION_SWEEP, seed=seed + 1),
         device=device,
-        **grid,
     )
     chosen = result.recommended()
-    settings = {**HAND_SETTINGS, **chosen}
-    estimate = estimate_llc(
-        model, data, squared_error, seed=seed, device=device, emit_warnings=False, **settings
+    settings = replace(
+        HAND_SETTINGS, seed=seed, step_size=chosen["step_size"], localization=chosen["localization"]
     )
+    estimate = estimate_llc(model, data, squared_error, settings, device=device, emit_warnings=False)
     return ValidationRow(
         case,
         estimate.mean,

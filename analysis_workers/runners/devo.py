@@ -12,8 +12,7 @@ from analysis_workers.devo import essential_dynamics
 from analysis_workers.interp.report import AnalysisReport, new_figure
 from analysis_workers.llc.trajectory import llc_over_checkpoints
 from analysis_workers.runners.inputs import JobInputs, loss_fn_for
-
-SGLD_KEYS = ("num_chains", "num_draws", "num_burnin", "step_size", "localization", "batch_size", "seed")
+from analysis_workers.sampler_config import SamplerConfig
 
 
 def _reader(dataset: Dataset) -> Any:
@@ -39,9 +38,9 @@ def run(inputs: JobInputs) -> AnalysisReport:
         [model.state_dict() for model in inputs.models],
         dataset.as_tuple(),
         loss_fn,
+        SamplerConfig.from_params(inputs.params),
         progress=lambda fraction: inputs.progress(0.1 + 0.9 * fraction),
         device=inputs.device,
-        **{key: inputs.params[key] for key in SGLD_KEYS},
     )
     llcs = [row.llc for row in llc_rows]
     coordinates = found.coordinates.tolist()

@@ -8,6 +8,7 @@ from analysis_workers.interp.report import AnalysisReport, finite, new_figure
 from analysis_workers.llc import estimate_llc
 from analysis_workers.llc.trajectory import llc_over_checkpoints
 from analysis_workers.runners.inputs import JobInputs, loss_fn_for
+from analysis_workers.sampler_config import SamplerConfig
 
 TRACE_POINTS = 200
 
@@ -18,9 +19,9 @@ def run(inputs: JobInputs) -> AnalysisReport:
         inputs.model,
         data,
         loss_fn_for(inputs.dataset),
+        SamplerConfig.from_params(inputs.params),
         progress=inputs.progress,
         device=inputs.device,
-        **inputs.params,
     )
     trace = estimate.loss_trace
     stride = max(trace.shape[1] // TRACE_POINTS, 1)
@@ -54,9 +55,9 @@ def run_trajectory(inputs: JobInputs) -> AnalysisReport:
         states,
         inputs.dataset.as_tuple(),
         loss_fn_for(inputs.dataset),
+        SamplerConfig.from_params(inputs.params),
         progress=inputs.progress,
         device=inputs.device,
-        **inputs.params,
     )
     rows: list[dict[str, Any]] = [
         {

@@ -17,6 +17,7 @@ from interlock.analyses.services.jobs import _store_plot
 from interlock.analyses.services.requester import analysis_request_create
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.crypto.fields import seal_text
+from interlock_wire import analysis_result_object_id
 from tests.interlock.builders import principal_for
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -61,7 +62,7 @@ def finished_analysis(actor: Any, checkpoint: Any, capture: Any) -> AnalysisRequ
     result = AnalysisResult(request=request)
     result.metrics_sealed = seal_text(
         org=checkpoint.owner_org,
-        object_id=f"analysis-result:{request.uuid}",
+        object_id=analysis_result_object_id(request_uuid=request.uuid),
         text=json.dumps({"metrics": {"llc_mean": 1.0}, "seconds": 1}),
     )
     result.save()

@@ -12,6 +12,7 @@ from interlock.artifacts.models import Artifact
 from interlock.checkpoints.models import Checkpoint, CheckpointState
 from interlock.core.errors import InvalidState
 from interlock.crypto.fields import open_text
+from interlock_wire import analysis_result_object_id
 
 
 def analysis_series_inputs(checkpoint: Checkpoint) -> list[Checkpoint]:
@@ -33,7 +34,7 @@ def analysis_metrics(request: AnalysisRequest) -> dict[str, Any] | None:
         return None
     text = open_text(
         org=request.checkpoint.owner_org,
-        object_id=f"analysis-result:{request.uuid}",
+        object_id=analysis_result_object_id(request_uuid=request.uuid),
         sealed=result.metrics_sealed,
     )
     stored = json.loads(text)

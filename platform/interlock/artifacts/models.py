@@ -9,6 +9,7 @@ from django.db import models
 
 from interlock.crypto.models import OrgKeyVersion
 from interlock.network.models import Organisation
+from interlock_wire import artifact_ad
 
 
 class ArtifactState(models.TextChoices):
@@ -47,6 +48,10 @@ class Artifact(models.Model):
 
     def associated_data(self) -> bytes:
         """Binds the ciphertext to this artifact: a blob moved to another row fails to decrypt."""
-        return (
-            f"interlock/artifact/v1|{self.uuid}|{self.owner_org.uuid}|{self.kind}|{self.parent_type}:{self.parent_id}"
-        ).encode()
+        return artifact_ad(
+            artifact_uuid=self.uuid,
+            owner_org_uuid=self.owner_org.uuid,
+            kind=self.kind,
+            parent_type=self.parent_type,
+            parent_id=self.parent_id,
+        )

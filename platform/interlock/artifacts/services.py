@@ -19,7 +19,7 @@ from interlock.audit.services import audit_record
 from interlock.core.errors import InvalidState
 from interlock.crypto.keyring import KeyDestroyed
 from interlock.crypto.keys import data_key_open
-from interlock_wire import IntegrityError, decrypt_segments
+from interlock_wire import IntegrityError, artifact_object_id, decrypt_segments
 
 
 class DownloadAborted(Exception):
@@ -83,7 +83,7 @@ def artifact_plaintext(
         key = data_key_open(
             key_version=artifact.key_version,
             wrapped=bytes(artifact.wrapped_data_key),
-            object_id=str(artifact.uuid),
+            object_id=artifact_object_id(artifact_uuid=artifact.uuid),
         )
     except KeyDestroyed:
         raise InvalidState("This artifact's key was destroyed; its content is gone.") from None

@@ -21,7 +21,7 @@ from interlock.artifacts.parents import ArtifactParent
 from interlock.artifacts.storage import artifact_storage, new_storage_key, open_for_write
 from interlock.crypto.keys import data_key_new
 from interlock.crypto.models import OrgKeyVersion
-from interlock_wire import StreamEncryptor
+from interlock_wire import StreamEncryptor, artifact_ad, artifact_object_id
 
 
 class UploadTooLarge(Exception):
@@ -44,14 +44,6 @@ class EncryptedBlob:
     ciphertext_size: int
 
 
-def artifact_associated_data(*, artifact_uuid: uuid.UUID, parent: ArtifactParent) -> bytes:
-    # must equal Artifact.associated_data() of the row recorded later
-    return (
-        f"interlock/artifact/v1|{artifact_uuid}|{parent.owner_org.uuid}|{parent.kind}|"
-        f"{parent.parent_type}:{parent.parent_id}"
-    ).encode()
-
-
 def clean_filename(name: str) -> str:
     """Display name only (storage keys are random): no path parts, no control characters."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
@@ -71,10 +63,19 @@ class EncryptingWriter:
         self.max_bytes = max_bytes if max_bytes is not None else settings.ARTIFACT_MAX_BYTES
         self.artifact_uuid = uuid.uuid4()
         self.storage_key = new_storage_key()
-        self._data_key = data_key_new(org=parent.owner_org, object_id=str(self.artifact_uuid))
+        self._data_key = data_key_new(
+            org=parent.owner_org, object_id=artifact_object_id(artifact_uuid=self.artifact_uuid)
+        )
         self._storage = artifact_storage()
         self._file: Any = open_for_write(self.storage_key)
-        ad = artifact_associated_data(artifact_uuid=self.artifact_uuid, parent=parent)
+        # the same bytes as Artifact.associated_data() of the row recorded later
+        ad = artifact_ad(
+            artifact_uuid=self.artifact_uuid,
+            owner_org_uuid=parent.owner_org.uuid,
+            kind=parent.kind,
+            parent_type=parent.parent_type,
+            parent_id=parent.parent_id,
+        )
         self._encryptor = StreamEncryptor(
             self._file, self._data_key.key, ad, key_version_id=self._data_key.key_version.version
         )

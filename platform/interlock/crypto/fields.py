@@ -5,7 +5,8 @@ A sealed value is self-describing bytes:
     0x01 ‖ key version (uint32) ‖ len(wrapped data key) (uint16) ‖ wrapped data key ‖ nonce (12) ‖ AES-256-GCM(text)
 
 The data key is per value, wrapped under the owner organisation's key version with the
-value's identity (`object_id`, e.g. "finding-revision:<uuid>:body") as associated data, and
+value's identity (`object_id`, e.g. "revision:<uuid>:body", always built by a function of
+`interlock_wire.associated_data`) as associated data, and
 the same identity is the GCM associated data, so a value copied to another row or field
 does not open. Services seal on write and open on read; nothing decrypts implicitly on
 attribute access, so a queryset can never leak plaintext into a log or a serializer by accident.

@@ -1,7 +1,8 @@
 """The envelope: organisation key versions (wrapped by the provider) wrap per-object data keys.
 
 Associated data binds every wrapped key to what it protects, so a wrapped key copied onto
-another row, organisation or version fails to unwrap.
+another row, organisation or version fails to unwrap; it is built by
+`interlock_wire.org_key_ad` and `interlock_wire.data_key_ad`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from interlock.audit.services import audit_record
 from interlock.crypto.keyring import KeyDestroyed, key_provider
 from interlock.crypto.models import KeyState, OrgKeyVersion, new_provider_key_id
 from interlock.network.models import Organisation
-from interlock_wire import keywrap
+from interlock_wire import data_key_ad, keywrap, org_key_ad
 
 _request_cache: ContextVar[dict[Any, Any] | None] = ContextVar("interlock_key_cache", default=None)
 
@@ -60,14 +61,6 @@ def preload_key_versions(org_ids: set[int]) -> None:
         cache.setdefault(("key-version", version.organisation_id, version.version), version)
 
 
-def _org_key_ad(org: Organisation, version: int) -> bytes:
-    return f"interlock/org-key/v1|{org.uuid}|{version}".encode()
-
-
-def data_key_ad(*, org: Organisation, key_version: int, object_id: str) -> bytes:
-    return f"interlock/data-key/v1|{org.uuid}|{key_version}|{object_id}".encode()
-
-
 @transaction.atomic
 def org_key_create(*, org: Organisation, actor: object | None = None) -> OrgKeyVersion:
     """A new active version; the previous active one becomes decrypt-only."""
@@ -78,7 +71,9 @@ def org_key_create(*, org: Organisation, actor: object | None = None) -> OrgKeyV
     provider_key_id = new_provider_key_id()
     provider = key_provider()
     provider.create_key(provider_key_id)
-    wrapped = provider.wrap(provider_key_id, secrets.token_bytes(32), _org_key_ad(org, number))
+    wrapped = provider.wrap(
+        provider_key_id, secrets.token_bytes(32), org_key_ad(org_uuid=org.uuid, version=number)
+    )
     version = OrgKeyVersion.objects.create(
         organisation=org, version=number, provider_key_id=provider_key_id, wrapped_key=wrapped
     )
@@ -97,7 +92,7 @@ def _org_key_bytes(version: OrgKeyVersion) -> bytes:
     return key_provider().unwrap(
         version.provider_key_id,
         bytes(version.wrapped_key),
-        _org_key_ad(version.organisation, version.version),
+        org_key_ad(org_uuid=version.organisation.uuid, version=version.version),
     )
 
 
@@ -112,7 +107,7 @@ def data_key_new(*, org: Organisation, object_id: str) -> WrappedDataKey:
     """A fresh data key for one object, wrapped under the organisation's active key version."""
     version = org_key_active(org)
     key = keywrap.new_data_key()
-    ad = data_key_ad(org=org, key_version=version.version, object_id=object_id)
+    ad = data_key_ad(org_uuid=org.uuid, key_version=version.version, object_id=object_id)
     return WrappedDataKey(
         key=key, wrapped=keywrap.wrap_key(_org_key_bytes(version), key, ad), key_version=version
     )
@@ -121,7 +116,7 @@ def data_key_new(*, org: Organisation, object_id: str) -> WrappedDataKey:
 def data_key_open(*, key_version: OrgKeyVersion, wrapped: bytes, object_id: str) -> bytes:
     """Unwrap an object's data key; KeyDestroyed if its version was shredded."""
     org = key_version.organisation
-    ad = data_key_ad(org=org, key_version=key_version.version, object_id=object_id)
+    ad = data_key_ad(org_uuid=org.uuid, key_version=key_version.version, object_id=object_id)
     aead = cached(("org-aead", key_version.pk), lambda: AESGCM(_org_key_bytes(key_version)))
     return keywrap.unwrap_key(aead, bytes(wrapped), ad)
 
@@ -131,5 +126,7 @@ def data_key_rewrap(
 ) -> bytes:
     """Re-wrap one data key under a newer version without touching the data it protects."""
     key = data_key_open(key_version=from_version, wrapped=wrapped, object_id=object_id)
-    ad = data_key_ad(org=to_version.organisation, key_version=to_version.version, object_id=object_id)
+    ad = data_key_ad(
+        org_uuid=to_version.organisation.uuid, key_version=to_version.version, object_id=object_id
+    )
     return keywrap.wrap_key(_org_key_bytes(to_version), key, ad)

@@ -15,6 +15,7 @@ from interlock.crypto.keyring import key_provider
 from interlock.crypto.keys import data_key_rewrap, org_key_create
 from interlock.crypto.models import KeyRotation, KeyShredConfirmation, KeyState, OrgKeyVersion
 from interlock.network.models import Organisation
+from interlock_wire import artifact_object_id
 
 REWRAP_BATCH = 200
 SHRED_CONFIRMATIONS = 2
@@ -83,7 +84,7 @@ def org_key_rotation_run(*, rotation_id: int, batch_size: int = REWRAP_BATCH) ->
                         from_version=row.key_version,
                         to_version=target,
                         wrapped=bytes(row.wrapped_data_key),
-                        object_id=str(row.uuid),
+                        object_id=artifact_object_id(artifact_uuid=row.uuid),
                     )
                     row.key_version = target
                     row.save(update_fields=["wrapped_data_key", "key_version"])

@@ -11,6 +11,7 @@ class DisclosureConfig(AppConfig):
         from interlock.disclosure.models import DisclosureCase
         from interlock.disclosure.notifications import CASE_TARGET
         from interlock.notifications.registry import register_target
+        from interlock_wire import disclosure_field_object_id
 
         register_target(CASE_TARGET)
 
@@ -19,6 +20,8 @@ class DisclosureConfig(AppConfig):
                 DisclosureCase,
                 ("rationale_sealed", "assessment_sealed", "redacted_title_sealed", "redacted_body_sealed"),
                 "finding__owner_org",
-                lambda row, name: f"disclosure:{row.uuid}:{name.removesuffix('_sealed')}",
+                lambda row, name: disclosure_field_object_id(
+                    case_uuid=row.uuid, field=name.removesuffix("_sealed")
+                ),
             )
         )

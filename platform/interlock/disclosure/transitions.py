@@ -54,6 +54,7 @@ from interlock.network.access import target_sharing_group
 from interlock.network.models import NetworkPolicy
 from interlock.network.selectors import network_policy_current
 from interlock.notifications.tasks import notify_after_commit
+from interlock_wire import disclosure_field_object_id
 
 MIN_RATIONALE = 10
 ASSESSMENT_FIELDS = ("enables", "generality", "novelty", "mitigations")
@@ -266,12 +267,20 @@ def _end_reviewer_access(case: DisclosureCase) -> None:
 
 
 def _seal(case: DisclosureCase, name: str, text: str) -> bytes:
-    return seal_text(org=case.finding.owner_org, object_id=f"disclosure:{case.uuid}:{name}", text=text)
+    return seal_text(
+        org=case.finding.owner_org,
+        object_id=disclosure_field_object_id(case_uuid=case.uuid, field=name),
+        text=text,
+    )
 
 
 def case_text(case: DisclosureCase, name: str) -> str:
     sealed = getattr(case, f"{name}_sealed")
-    return open_text(org=case.finding.owner_org, object_id=f"disclosure:{case.uuid}:{name}", sealed=sealed)
+    return open_text(
+        org=case.finding.owner_org,
+        object_id=disclosure_field_object_id(case_uuid=case.uuid, field=name),
+        sealed=sealed,
+    )
 
 
 def _set_redaction(case: DisclosureCase, redacted_title: str | None, redacted_body: str | None) -> None:

@@ -11,6 +11,7 @@ class FindingsConfig(AppConfig):
         from interlock.findings.models import Comment, FindingRevision
         from interlock.findings.notifications import FINDING_TARGET
         from interlock.notifications.registry import register_target
+        from interlock_wire import comment_object_id, revision_field_object_id
 
         register_target(FINDING_TARGET)
 
@@ -19,11 +20,16 @@ class FindingsConfig(AppConfig):
                 FindingRevision,
                 ("title_sealed", "body_sealed"),
                 "finding__owner_org",
-                lambda row, name: f"revision:{row.uuid}:{name.removesuffix('_sealed')}",
+                lambda row, name: revision_field_object_id(
+                    revision_uuid=row.uuid, field=name.removesuffix("_sealed")
+                ),
             )
         )
         register_sealed_fields(
             SealedFieldSpec(
-                Comment, ("body_sealed",), "finding__owner_org", lambda row, name: f"comment:{row.uuid}"
+                Comment,
+                ("body_sealed",),
+                "finding__owner_org",
+                lambda row, name: comment_object_id(comment_uuid=row.uuid),
             )
         )

@@ -32,6 +32,7 @@ from interlock.findings.models import Comment, Finding, FindingRevision, Finding
 from interlock.findings.read_audit import record_content_read
 from interlock.findings.rules import Audience, audience_errors, groups_for
 from interlock.network.models import Organisation, OrganisationStatus
+from interlock_wire import comment_object_id, revision_field_object_id
 
 SEARCH_CANDIDATE_LIMIT = 2000
 # Counting every visible row costs a scan of all findings; lists count up to this many and
@@ -196,14 +197,24 @@ def revision_text(revision: FindingRevision, finding: Finding) -> RevisionText:
     org = finding.owner_org
     return RevisionText(
         revision=revision,
-        title=open_text(org=org, object_id=f"revision:{revision.uuid}:title", sealed=revision.title_sealed),
-        body=open_text(org=org, object_id=f"revision:{revision.uuid}:body", sealed=revision.body_sealed),
+        title=open_text(
+            org=org,
+            object_id=revision_field_object_id(revision_uuid=revision.uuid, field="title"),
+            sealed=revision.title_sealed,
+        ),
+        body=open_text(
+            org=org,
+            object_id=revision_field_object_id(revision_uuid=revision.uuid, field="body"),
+            sealed=revision.body_sealed,
+        ),
     )
 
 
 def revision_title(revision: FindingRevision, finding: Finding) -> str:
     return open_text(
-        org=finding.owner_org, object_id=f"revision:{revision.uuid}:title", sealed=revision.title_sealed
+        org=finding.owner_org,
+        object_id=revision_field_object_id(revision_uuid=revision.uuid, field="title"),
+        sealed=revision.title_sealed,
     )
 
 
@@ -269,7 +280,11 @@ def audience_preview(
 
 
 def comment_text(comment: Comment, finding: Finding) -> str:
-    return open_text(org=finding.owner_org, object_id=f"comment:{comment.uuid}", sealed=comment.body_sealed)
+    return open_text(
+        org=finding.owner_org,
+        object_id=comment_object_id(comment_uuid=comment.uuid),
+        sealed=comment.body_sealed,
+    )
 
 
 def finding_read(*, actor: Principal, finding_uuid: object) -> tuple[Finding, RevisionText]:

@@ -33,6 +33,7 @@ from interlock.findings.models import (
 from interlock.findings.rules import Audience, audience_errors, content_hash, groups_for
 from interlock.network.models import OrganisationStatus, SharingGroup
 from interlock.notifications.tasks import notify_after_commit
+from interlock_wire import comment_object_id, revision_field_object_id
 
 MAX_TITLE = 300
 MAX_BODY = 200_000
@@ -56,10 +57,14 @@ def _revision_add(*, finding: Finding, author: Person, title: str, body: str) ->
         finding=finding, number=number, author=author, content_sha256=content_hash(title, body)
     )
     revision.title_sealed = seal_text(
-        org=finding.owner_org, object_id=f"revision:{revision.uuid}:title", text=title
+        org=finding.owner_org,
+        object_id=revision_field_object_id(revision_uuid=revision.uuid, field="title"),
+        text=title,
     )
     revision.body_sealed = seal_text(
-        org=finding.owner_org, object_id=f"revision:{revision.uuid}:body", text=body
+        org=finding.owner_org,
+        object_id=revision_field_object_id(revision_uuid=revision.uuid, field="body"),
+        text=body,
     )
     revision.save()
     finding.current_revision = revision
@@ -286,7 +291,9 @@ def comment_create(
                 "You can only reply to a comment on the same finding.", {"parent": ["unknown"]}
             )
     comment = Comment(finding=finding, parent=parent, author=actor.person)
-    comment.body_sealed = seal_text(org=finding.owner_org, object_id=f"comment:{comment.uuid}", text=body)
+    comment.body_sealed = seal_text(
+        org=finding.owner_org, object_id=comment_object_id(comment_uuid=comment.uuid), text=body
+    )
     comment.save()
     audit_record(
         actor=actor, event=Event.COMMENT_CREATED, target=finding, extra={"comment": str(comment.uuid)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 
 import pytest
 import torch
@@ -45,10 +46,9 @@ def test_one_free_layer_of_a_deep_linear_network_has_rank_a_times_rank_b_over_tw
         model,
         data,
         squared_error,
+        replace(HAND_SETTINGS, seed=1),
         restrict_to=[f"{free_layer}.weight"],
-        seed=1,
         emit_warnings=False,
-        **HAND_SETTINGS,
     )
     assert estimate.diagnostics["sampled_parameters"] == 36
     assert estimate.mean == pytest.approx(expected, rel=0.08)
@@ -65,19 +65,17 @@ def test_regression_on_a_three_dimensional_input_subspace_has_lambda_six() -> No
         model,
         both,
         squared_error,
+        replace(HAND_SETTINGS, seed=1),
         data_subset=torch.arange(10_000),
-        seed=1,
         emit_warnings=False,
-        **HAND_SETTINGS,
     )
     subset = estimate_llc(
         model,
         both,
         squared_error,
+        replace(HAND_SETTINGS, seed=1),
         data_subset=torch.arange(10_000, 20_000),
-        seed=1,
         emit_warnings=False,
-        **HAND_SETTINGS,
     )
     assert whole.mean == pytest.approx(regular_lambda(40), rel=0.08)
     assert subset.mean == pytest.approx(6.0, rel=0.08)

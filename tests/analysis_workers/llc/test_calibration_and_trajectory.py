@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
 from matplotlib.figure import Figure
 
 from analysis_workers.llc import CheckpointLLC, calibrate, llc_over_checkpoints
+from analysis_workers.sampler_config import SamplerConfig
 
 
 def sse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -26,7 +25,9 @@ def regular() -> tuple[torch.nn.Module, tuple[torch.Tensor, torch.Tensor]]:
 
 def test_calibration_rejects_diverging_steps_and_recommends_a_healthy_one(regular) -> None:
     model, data = regular
-    result = calibrate(model, data, sse, [1e-5, 1e-4, 1.0], [10.0], num_chains=2, num_draws=200)
+    result = calibrate(
+        model, data, sse, [1e-5, 1e-4, 1.0], [10.0], SamplerConfig(num_chains=2, num_draws=200, num_burnin=50)
+    )
     by_step = {row.step_size: row for row in result.rows}
     assert by_step[1.0].note == "diverged" and not by_step[1.0].healthy
     assert result.step_size in (1e-5, 1e-4) and result.localization == 10.0
@@ -38,12 +39,14 @@ def test_calibration_rejects_diverging_steps_and_recommends_a_healthy_one(regula
 
 def test_calibration_without_a_healthy_setting_recommends_nothing(regular) -> None:
     model, data = regular
-    result = calibrate(model, data, sse, [1.0], [1.0], num_chains=2, num_draws=50)
+    result = calibrate(
+        model, data, sse, [1.0], [1.0], SamplerConfig(num_chains=2, num_draws=50, num_burnin=12)
+    )
     assert result.step_size is None
     with pytest.raises(ValueError, match="no setting is recommended"):
         result.recommended()
     with pytest.raises(ValueError, match="step_size is set by calibrate"):
-        calibrate(model, data, sse, [1e-4], [1.0], step_size=1e-3)
+        calibrate(model, data, sse, [1e-4], [1.0], SamplerConfig(step_size=1e-3))
 
 
 def test_a_checkpoint_on_a_slope_is_flagged_and_gets_no_value(regular) -> None:
@@ -51,15 +54,9 @@ def test_a_checkpoint_on_a_slope_is_flagged_and_gets_no_value(regular) -> None:
     at_minimum = {k: v.clone() for k, v in model.state_dict().items()}
     on_slope = {k: v + 0.5 for k, v in at_minimum.items()}
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    settings: dict[str, Any] = {
-        "num_chains": 2,
-        "num_draws": 200,
-        "num_burnin": 50,
-        "step_size": 1e-4,
-        "localization": 10.0,
-    }
+    settings = SamplerConfig(num_chains=2, num_draws=200, num_burnin=50, step_size=1e-4, localization=10.0)
     seen: list[float] = []
-    results = llc_over_checkpoints(model, [at_minimum, on_slope], data, sse, progress=seen.append, **settings)
+    results = llc_over_checkpoints(model, [at_minimum, on_slope], data, sse, settings, progress=seen.append)
     assert [type(r) for r in results] == [CheckpointLLC, CheckpointLLC]
     good, bad = results
     assert not good.flagged and good.llc == pytest.approx(3.0, rel=0.3)

@@ -6,13 +6,12 @@ Marked `gpu`: skipped where no GPU is visible (CI has none); run on a GPU machin
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
 
 from analysis_workers.llc import estimate_llc
 from analysis_workers.llc.synthetic import deep_linear_at_rank, regression_data
+from analysis_workers.sampler_config import SamplerConfig
 
 pytestmark = pytest.mark.gpu
 
@@ -27,23 +26,17 @@ def _sse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return ((outputs - targets) ** 2).sum(dim=-1).mean()
 
 
-SETTINGS: dict[str, Any] = {
-    "num_chains": 8,
-    "num_draws": 600,
-    "num_burnin": 200,
-    "step_size": 5e-5,
-    "localization": 10.0,
-    "batch_size": 256,
-    "seed": 3,
-}
+SETTINGS = SamplerConfig(
+    num_chains=8, num_draws=600, num_burnin=200, step_size=5e-5, localization=10.0, batch_size=256, seed=3
+)
 
 
 def test_cuda_is_deterministic_for_a_seed_and_agrees_with_the_cpu() -> None:
     model, data = _problem()
-    first = estimate_llc(model, data, _sse, device="cuda", emit_warnings=False, **SETTINGS)
-    second = estimate_llc(model, data, _sse, device="cuda", emit_warnings=False, **SETTINGS)
+    first = estimate_llc(model, data, _sse, SETTINGS, device="cuda", emit_warnings=False)
+    second = estimate_llc(model, data, _sse, SETTINGS, device="cuda", emit_warnings=False)
     assert first.per_chain == second.per_chain
-    cpu = estimate_llc(model, data, _sse, device="cpu", emit_warnings=False, **SETTINGS)
+    cpu = estimate_llc(model, data, _sse, SETTINGS, device="cpu", emit_warnings=False)
     # different random streams on the two devices: agreement within the Monte Carlo error
     tolerance = 4 * (first.diagnostics["mcse"] + cpu.diagnostics["mcse"]) + 0.05 * abs(cpu.mean)
     assert abs(first.mean - cpu.mean) < tolerance, (first.mean, cpu.mean)

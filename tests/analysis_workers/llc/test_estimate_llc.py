@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from dataclasses import replace
 
 import pytest
 import torch
 
 from analysis_workers.llc import LLCDivergenceError, estimate_llc
+from analysis_workers.sampler_config import SamplerConfig
 
 
 def mse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -27,19 +28,14 @@ def regression() -> tuple[torch.nn.Module, tuple[torch.Tensor, torch.Tensor]]:
     return model, (x, y)
 
 
-SETTINGS: dict[str, Any] = {
-    "num_chains": 4,
-    "num_draws": 500,
-    "num_burnin": 100,
-    "step_size": 1e-3,
-    "localization": 100.0,
-    "batch_size": 256,
-}
+SETTINGS = SamplerConfig(
+    num_chains=4, num_draws=500, num_burnin=100, step_size=1e-3, localization=100.0, batch_size=256
+)
 
 
 def test_regular_model_gives_half_its_dimension(regression) -> None:
     model, data = regression
-    estimate = estimate_llc(model, data, mse, seed=1, **SETTINGS)
+    estimate = estimate_llc(model, data, mse, replace(SETTINGS, seed=1))
     assert estimate.mean == pytest.approx(9.0, rel=0.15)
     assert estimate.loss_trace.shape == (4, 500) and len(estimate.per_chain) == 4
     assert estimate.diagnostics["r_hat"] < 1.05 and estimate.diagnostics["ess"] > 100
@@ -49,9 +45,9 @@ def test_regular_model_gives_half_its_dimension(regression) -> None:
 def test_same_seed_same_estimate_and_the_model_is_untouched(regression) -> None:
     model, data = regression
     before = copy.deepcopy(model.state_dict())
-    first = estimate_llc(model, data, mse, seed=3, **{**SETTINGS, "num_draws": 50})
-    second = estimate_llc(model, data, mse, seed=3, **{**SETTINGS, "num_draws": 50})
-    other = estimate_llc(model, data, mse, seed=4, **{**SETTINGS, "num_draws": 50})
+    first = estimate_llc(model, data, mse, replace(SETTINGS, seed=3, num_draws=50))
+    second = estimate_llc(model, data, mse, replace(SETTINGS, seed=3, num_draws=50))
+    other = estimate_llc(model, data, mse, replace(SETTINGS, seed=4, num_draws=50))
     assert torch.equal(first.loss_trace, second.loss_trace) and first.mean == second.mean
     assert not torch.equal(first.loss_trace, other.loss_trace)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
@@ -62,7 +58,9 @@ def test_restricting_to_some_weights_samples_only_those(regression) -> None:
     model = torch.nn.Sequential(torch.nn.Linear(4, 4, bias=False), torch.nn.Linear(4, 2, bias=False))
     x = torch.randn(500, 4, generator=g)
     y = model(x).detach()
-    estimate = estimate_llc(model, (x, y), mse, restrict_to=["1.*"], num_draws=50, num_chains=2)
+    estimate = estimate_llc(
+        model, (x, y), mse, SamplerConfig(num_draws=50, num_chains=2, num_burnin=0), restrict_to=["1.*"]
+    )
     assert estimate.diagnostics["sampled_parameters"] == 8
 
 
@@ -78,7 +76,8 @@ def test_restricting_to_some_weights_samples_only_those(regression) -> None:
 def test_bad_settings_say_what_to_change(regression, change: dict, message: str) -> None:
     model, data = regression
     with pytest.raises(ValueError, match=message):
-        estimate_llc(model, data, mse, **{**SETTINGS, **change})
+        sampler = {name: value for name, value in change.items() if name != "restrict_to"}
+        estimate_llc(model, data, mse, replace(SETTINGS, **sampler), restrict_to=change.get("restrict_to"))
 
 
 def test_bad_data_and_models_are_refused(regression) -> None:
@@ -94,4 +93,4 @@ def test_bad_data_and_models_are_refused(regression) -> None:
 def test_a_diverging_chain_is_an_error_naming_chain_and_draw(regression) -> None:
     model, data = regression
     with pytest.raises(LLCDivergenceError, match=r"chain \d+ diverged at draw \d+"):
-        estimate_llc(model, data, mse, **{**SETTINGS, "step_size": 10.0, "num_draws": 100})
+        estimate_llc(model, data, mse, replace(SETTINGS, step_size=10.0, num_draws=100))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
 
 from analysis_workers.llc import estimate_llc, head_mask
 from analysis_workers.llc.restriction import restrict_data, select_weights
+from analysis_workers.sampler_config import SamplerConfig
 
 
 def mse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -39,9 +38,8 @@ def test_a_weight_mask_freezes_every_other_element() -> None:
         model,
         data,
         mse,
+        SamplerConfig(num_draws=30, num_burnin=0, diagnose_steps=True),
         weight_masks={"0.weight": mask},
-        num_draws=30,
-        diagnose_steps=True,
         emit_warnings=False,
     )
     assert estimate.diagnostics["sampled_parameters"] == 4
@@ -68,7 +66,9 @@ def test_restricting_by_name_counts_only_matching_parameters() -> None:
 def test_a_data_subset_changes_n_and_the_default_nbeta() -> None:
     model, data = linear_problem()
     half = torch.arange(2000) % 2 == 0
-    estimate = estimate_llc(model, data, mse, data_subset=half, num_draws=20, emit_warnings=False)
+    estimate = estimate_llc(
+        model, data, mse, SamplerConfig(num_draws=20, num_burnin=0), data_subset=half, emit_warnings=False
+    )
     assert estimate.diagnostics["num_samples"] == 1000
     assert estimate.diagnostics["nbeta"] == pytest.approx(1000 / torch.log(torch.tensor(1000.0)).item())
     x, y = restrict_data(*data, [0, 5, 7])
@@ -86,16 +86,10 @@ def test_data_confined_to_a_subspace_lowers_a_regular_models_llc() -> None:
     direction = torch.randn(4, 1, generator=g)
     x = torch.cat([torch.randn(3000, 4, generator=g), torch.randn(3000, 1, generator=g) @ direction.T])
     data = (x, model(x).detach())
-    settings: dict[str, Any] = {
-        "num_chains": 4,
-        "num_draws": 300,
-        "num_burnin": 100,
-        "step_size": 1e-4,
-        "localization": 10.0,
-    }
-    full = estimate_llc(model, data, mse, data_subset=torch.arange(3000), emit_warnings=False, **settings)
+    settings = SamplerConfig(num_chains=4, num_draws=300, num_burnin=100, step_size=1e-4, localization=10.0)
+    full = estimate_llc(model, data, mse, settings, data_subset=torch.arange(3000), emit_warnings=False)
     confined = estimate_llc(
-        model, data, mse, data_subset=torch.arange(3000, 6000), emit_warnings=False, **settings
+        model, data, mse, settings, data_subset=torch.arange(3000, 6000), emit_warnings=False
     )
     assert full.mean == pytest.approx(4.0, rel=0.25)
     assert confined.mean == pytest.approx(1.0, rel=0.35)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
 
 from analysis_workers.llc import LLCEstimate, estimate_llc
 from analysis_workers.llc.chains import chain_losses, is_plain_sequential
-from analysis_workers.llc.config import SamplerConfig
 from analysis_workers.llc.restriction import select_weights
 from analysis_workers.llc.sampler import run_chains
+from analysis_workers.sampler_config import SamplerConfig
 
 
 def mse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -63,7 +61,7 @@ def test_each_vectorised_chain_equals_the_chain_run_alone(wrap: bool) -> None:
     rows = torch.randint(0, 64, (steps, chains, batch), generator=g)
     gaussian = torch.randn(steps, chains, parameters, generator=g, dtype=torch.float64)
     config = SamplerConfig(
-        num_chains=chains, num_draws=steps, step_size=1e-3, localization=5.0, batch_size=batch
+        num_chains=chains, num_draws=steps, num_burnin=0, step_size=1e-3, localization=5.0, batch_size=batch
     )
     together = run_chains(
         model,
@@ -74,7 +72,9 @@ def test_each_vectorised_chain_equals_the_chain_run_alone(wrap: bool) -> None:
         RecordedNoise(rows, gaussian, slice(None)),
         device=torch.device("cpu"),
     )
-    single = SamplerConfig(num_chains=1, num_draws=steps, step_size=1e-3, localization=5.0, batch_size=batch)
+    single = SamplerConfig(
+        num_chains=1, num_draws=steps, num_burnin=0, step_size=1e-3, localization=5.0, batch_size=batch
+    )
     for chain in range(chains):
         alone = run_chains(
             model,
@@ -112,15 +112,9 @@ def test_batched_matmul_and_vmap_backends_agree_on_losses_and_gradients() -> Non
 
 def test_estimate_is_deterministic_per_seed_and_shapes_are_documented() -> None:
     model, data = tiny_mlp()
-    settings: dict[str, Any] = {
-        "num_chains": 3,
-        "num_draws": 40,
-        "num_burnin": 10,
-        "step_size": 1e-4,
-        "batch_size": 16,
-    }
-    first = estimate_llc(model, data, mse, seed=5, emit_warnings=False, **settings)
-    again = estimate_llc(model, data, mse, seed=5, emit_warnings=False, **settings)
+    settings = SamplerConfig(num_chains=3, num_draws=40, num_burnin=10, step_size=1e-4, batch_size=16, seed=5)
+    first = estimate_llc(model, data, mse, settings, emit_warnings=False)
+    again = estimate_llc(model, data, mse, settings, emit_warnings=False)
     assert isinstance(first, LLCEstimate)
     assert first.loss_trace.shape == (3, 40) and len(first.per_chain) == 3
     assert torch.equal(first.loss_trace, again.loss_trace) and first.per_chain == again.per_chain
@@ -131,7 +125,8 @@ def test_estimate_is_deterministic_per_seed_and_shapes_are_documented() -> None:
 def test_progress_is_reported_and_an_exception_from_it_cancels() -> None:
     model, data = tiny_mlp()
     seen: list[float] = []
-    estimate_llc(model, data, mse, num_draws=50, check_every=10, progress=seen.append, emit_warnings=False)
+    every_tenth = SamplerConfig(num_draws=50, num_burnin=0, check_every=10)
+    estimate_llc(model, data, mse, every_tenth, progress=seen.append, emit_warnings=False)
     assert seen == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
 
     class Cancelled(Exception):
@@ -142,15 +137,15 @@ def test_progress_is_reported_and_an_exception_from_it_cancels() -> None:
             raise Cancelled
 
     with pytest.raises(Cancelled):
-        estimate_llc(model, data, mse, num_draws=50, check_every=10, progress=cancel, emit_warnings=False)
+        estimate_llc(model, data, mse, every_tenth, progress=cancel, emit_warnings=False)
 
 
 def test_step_norms_are_recorded_on_request() -> None:
     model, data = tiny_mlp()
-    plain = estimate_llc(model, data, mse, num_draws=20, emit_warnings=False)
+    plain = estimate_llc(model, data, mse, SamplerConfig(num_draws=20, num_burnin=0), emit_warnings=False)
     assert plain.step_norms is None and "drift_to_noise" not in plain.diagnostics
     estimate = estimate_llc(
-        model, data, mse, num_draws=20, num_burnin=5, diagnose_steps=True, emit_warnings=False
+        model, data, mse, SamplerConfig(num_draws=20, num_burnin=5, diagnose_steps=True), emit_warnings=False
     )
     assert estimate.step_norms is not None
     assert {name: tuple(t.shape) for name, t in estimate.step_norms.items()} == {

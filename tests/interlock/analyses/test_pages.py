@@ -6,6 +6,7 @@ import pytest
 
 from interlock.analyses.models import AnalysisRequest, AnalysisResult
 from interlock.crypto.fields import seal_text
+from interlock_wire import analysis_result_object_id
 from tests.interlock.builders import PASSWORD
 from tests.support.analyses import uploaded_checkpoint
 
@@ -34,7 +35,7 @@ def test_request_follow_and_read_results_in_the_pages(
     result = AnalysisResult(request=analysis)
     result.metrics_sealed = seal_text(
         org=checkpoint.owner_org,
-        object_id=f"analysis-result:{analysis.uuid}",
+        object_id=analysis_result_object_id(request_uuid=analysis.uuid),
         text=(
             '{"metrics": {"llc_mean": 4.2, "llc_std": 0.1, "llc_per_chain": [4.1, 4.3], "init_loss": 0.01,'
             ' "diagnostics": {"r_hat": 1.0, "ess": 300, "nbeta": 50}}, "seconds": 1.5}'

@@ -26,6 +26,7 @@ from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import AnalysisAccessGrant
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.core.errors import ApplicationError, NotFound, PolicyDenied
+from interlock_wire import analysis_result_object_id
 from tests.interlock.builders import PASSWORD, principal_for
 from tests.support.analyses import reset_connections, start_worker, wait_until
 
@@ -355,7 +356,7 @@ def test_results_go_wider_only_after_two_stewards_of_other_organisations_approve
     result = AnalysisResult(request=request)
     result.metrics_sealed = seal_text(
         org=org,
-        object_id=f"analysis-result:{request.uuid}",
+        object_id=analysis_result_object_id(request_uuid=request.uuid),
         text='{"metrics": {"llc_mean": 1.0}, "seconds": 1}',
     )
     result.save()
@@ -413,7 +414,7 @@ def test_two_stewards_of_one_other_organisation_cannot_release_results_alone(
     result = AnalysisResult(request=request)
     result.metrics_sealed = seal_text(
         org=org,
-        object_id=f"analysis-result:{request.uuid}",
+        object_id=analysis_result_object_id(request_uuid=request.uuid),
         text='{"metrics": {"llc_mean": 1.0}, "seconds": 1}',
     )
     result.save()

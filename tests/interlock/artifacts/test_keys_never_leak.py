@@ -14,6 +14,7 @@ from interlock.audit.models import AuditEvent
 from interlock.crypto.keyring import _load_master_key
 from interlock.crypto.keys import _org_key_bytes, data_key_open
 from interlock.crypto.services import org_key_rotate, org_key_rotation_run
+from interlock_wire import artifact_object_id
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def test_no_key_material_in_logs_answers_or_audit(
         data_key_open(
             key_version=artifact.key_version,
             wrapped=bytes(artifact.wrapped_data_key),
-            object_id=str(artifact.uuid),
+            object_id=artifact_object_id(artifact_uuid=artifact.uuid),
         ),
         _org_key_bytes(artifact.key_version),
         bytes(artifact.wrapped_data_key),

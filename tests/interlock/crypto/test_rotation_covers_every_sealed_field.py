@@ -28,6 +28,7 @@ from interlock.disclosure.models import DisclosureCase
 from interlock.findings.models import Comment, FindingRevision
 from interlock.findings.rules import Audience
 from interlock.findings.services import comment_create, finding_create, finding_share
+from interlock_wire import analysis_result_object_id
 from tests.interlock.builders import principal_for
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +73,9 @@ def _one_of_each(network: Any) -> Any:
     )
     result = AnalysisResult(request=request)
     result.metrics_sealed = seal_text(
-        org=org, object_id=f"analysis-result:{request.uuid}", text=json.dumps({"metrics": {"llc_mean": 1.0}})
+        org=org,
+        object_id=analysis_result_object_id(request_uuid=request.uuid),
+        text=json.dumps({"metrics": {"llc_mean": 1.0}}),
     )
     result.save()
     return org

@@ -22,11 +22,11 @@ from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import InvalidState
 from interlock.crypto.keys import data_key_open
-from interlock_wire import JobTicket, TicketBlob, seal, sign_ticket
+from interlock_wire import JobTicket, TicketBlob, artifact_object_id, job_blob_ad, seal, sign_ticket
 
 
 def _blob_ad(ticket_id: str, artifact: Artifact) -> bytes:
-    return f"interlock/job/v1|{ticket_id}|{artifact.uuid}".encode()
+    return job_blob_ad(ticket_id=ticket_id, location=str(artifact.uuid))
 
 
 def analysis_ticket(request: AnalysisRequest) -> str:
@@ -42,7 +42,7 @@ def analysis_ticket(request: AnalysisRequest) -> str:
         data_key = data_key_open(
             key_version=artifact.key_version,
             wrapped=bytes(artifact.wrapped_data_key),
-            object_id=str(artifact.uuid),
+            object_id=artifact_object_id(artifact_uuid=artifact.uuid),
         )
         sealed = seal(keys.fleet_public_key(), data_key, _blob_ad(ticket_id, artifact))
         blobs.append(

@@ -32,7 +32,7 @@ from interlock.checkpoints.services import checkpoint_current_approval
 from interlock.core.errors import ApplicationError, Conflict
 from interlock.core.metrics import record_job
 from interlock.crypto.fields import seal_text
-from interlock_wire import IntegrityError, JobTicket, open_sealed
+from interlock_wire import IntegrityError, JobTicket, analysis_result_object_id, open_sealed, result_ad
 
 
 class JobRefused(ApplicationError):
@@ -145,9 +145,7 @@ def job_result(*, ticket_id: str, sealed_result: bytes) -> AnalysisResult:
         raise Conflict("This job is not running.")
     try:
         payload = json.loads(
-            open_sealed(
-                keys.platform_result_key(), sealed_result, f"interlock/result/v1|{ticket_id}".encode()
-            )
+            open_sealed(keys.platform_result_key(), sealed_result, result_ad(ticket_id=ticket_id))
         )
     except (IntegrityError, ValueError):
         raise JobRefused("The result is not sealed to this platform for this ticket.") from None
@@ -158,7 +156,7 @@ def job_result(*, ticket_id: str, sealed_result: bytes) -> AnalysisResult:
     result = AnalysisResult(request=request)
     result.metrics_sealed = seal_text(
         org=request.checkpoint.owner_org,
-        object_id=f"analysis-result:{request.uuid}",
+        object_id=analysis_result_object_id(request_uuid=request.uuid),
         text=json.dumps({"metrics": payload["metrics"], "seconds": payload.get("seconds")}),
     )
     try:

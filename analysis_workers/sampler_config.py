@@ -1,24 +1,36 @@
-"""The sampler's settings as one frozen, validated dataclass.
+"""The SGLD sampler's settings as one frozen, validated dataclass, with the one set of defaults.
 
 Symbols (Lau et al. 2023, "Quantifying degeneracy in singular models via the learning
 coefficient"): ε = `step_size`, γ = `localization`, nβ = `nbeta` (inverse temperature
 times the number of samples n; `None` means n / log n), C = `num_chains`,
 T = `num_burnin` + `num_draws` SGLD steps per chain, B = `batch_size`.
+
+`analysis_workers.llc.estimate_llc` (and `calibrate`, `llc_over_checkpoints`) take a
+`SamplerConfig`; the kinds registry publishes its defaults as the defaults of the `llc`,
+`llc_trajectory` and `essential_dynamics` params, so a notebook and the platform start from
+the same numbers. It lives outside `analysis_workers.llc` because it needs no torch: the
+registry, which the platform imports, reads it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """Validated SGLD settings; every bad value raises `ValueError` naming what to change."""
+    """Validated SGLD settings; every bad value raises `ValueError` naming what to change.
+
+    The defaults are also what an analysis requested on the platform runs with unless its
+    params say otherwise (the kinds registry publishes them); change them here only.
+    """
 
     num_chains: int = 4
-    num_draws: int = 200
-    num_burnin: int = 0
+    num_draws: int = 500
+    num_burnin: int = 100
     step_size: float = 1e-4
     localization: float = 100.0
     nbeta: float | None = None
@@ -51,6 +63,14 @@ class SamplerConfig:
             )
         if not _is_real(self.explosion_factor) or not self.explosion_factor > 1:
             raise ValueError(f"explosion_factor must be a number > 1, got {self.explosion_factor!r}")
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> SamplerConfig:
+        """The config named by an analysis's validated params (other params of the kind, such
+        as `probe_size`, are not the sampler's and are left out); absent settings keep the
+        defaults."""
+        names = {field.name for field in fields(cls)}
+        return cls(**{name: value for name, value in params.items() if name in names})
 
     @property
     def total_steps(self) -> int:
