@@ -42,7 +42,7 @@ from schemathesis import GenerationMode
 from interlock.accounts.services import api_token_create
 from interlock.checkpoints.models import AnalysisAccessGrant
 from interlock.checkpoints.services import checkpoint_register
-from interlock.disclosure import transitions
+from interlock.disclosure.services.cases import case_open
 from interlock.findings.rules import Audience
 from interlock.findings.services import comment_create, finding_create, finding_share
 from interlock.network.services import sharing_group_create
@@ -196,7 +196,7 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
         label="amber",
         audience=Audience(own_org=True),
     )
-    case = transitions.case_open(
+    case = case_open(
         actor=principal_for(sealed_author),
         finding_uuid=under_review.uuid,
         target="network",

@@ -17,10 +17,19 @@ from interlock.accounts.models import TokenScope
 from interlock.accounts.requests import principal_of
 from interlock.api.serializers import StrictSerializer, validated_input
 from interlock.core.errors import ApplicationError
-from interlock.disclosure import transitions
 from interlock.disclosure.access import access_case_by_id, open_calls
 from interlock.disclosure.models import DisclosureCase, Target, VoteChoice
 from interlock.disclosure.selectors import case_body
+from interlock.disclosure.services.cases import (
+    case_assign,
+    case_comment,
+    case_declare_conflict,
+    case_open,
+    case_volunteer,
+    case_withdraw,
+)
+from interlock.disclosure.services.embargo import case_embargo
+from interlock.disclosure.services.reviews import case_decide, case_repin, case_vote
 
 
 class AssessmentInput(StrictSerializer):
@@ -79,7 +88,7 @@ class DisclosureListApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         data = validated_input(OpenInput, request)
         principal = principal_of(request)
-        case = transitions.case_open(
+        case = case_open(
             actor=principal,
             finding_uuid=data["finding"],
             target=data["target"],
@@ -125,33 +134,31 @@ def perform(principal: Principal, case_id: str, action: str, data: dict[str, Any
     if action == "assign":
         if "person" not in data:
             raise ApplicationError("Name the reviewer.", {"person": ["required"]})
-        transitions.case_assign(actor=principal, case_uuid=case_id, person_uuid=data["person"])
+        case_assign(actor=principal, case_uuid=case_id, person_uuid=data["person"])
     elif action == "volunteer":
-        transitions.case_volunteer(actor=principal, case_uuid=case_id)
+        case_volunteer(actor=principal, case_uuid=case_id)
     elif action == "declare_conflict":
-        transitions.case_declare_conflict(
-            actor=principal, case_uuid=case_id, relation=data.get("relation", "")
-        )
+        case_declare_conflict(actor=principal, case_uuid=case_id, relation=data.get("relation", ""))
     elif action == "comment":
-        transitions.case_comment(actor=principal, case_uuid=case_id, body=data.get("body", ""))
+        case_comment(actor=principal, case_uuid=case_id, body=data.get("body", ""))
     elif action == "vote":
-        transitions.case_vote(
+        case_vote(
             actor=principal,
             case_uuid=case_id,
             choice=data.get("choice", ""),
             rationale=data.get("rationale", ""),
         )
     elif action == "repin":
-        transitions.case_repin(
+        case_repin(
             actor=principal,
             case_uuid=case_id,
             redacted_title=data.get("redacted_title"),
             redacted_body=data.get("redacted_body"),
         )
     elif action == "decide":
-        transitions.case_decide(actor=principal, case_uuid=case_id)
+        case_decide(actor=principal, case_uuid=case_id)
     elif action.startswith("embargo_"):
-        transitions.case_embargo(
+        case_embargo(
             actor=principal,
             case_uuid=case_id,
             action=action,
@@ -159,7 +166,7 @@ def perform(principal: Principal, case_id: str, action: str, data: dict[str, Any
             reason=data.get("reason", ""),
         )
     else:
-        transitions.case_withdraw(actor=principal, case_uuid=case_id, reason=data.get("reason", ""))
+        case_withdraw(actor=principal, case_uuid=case_id, reason=data.get("reason", ""))
 
 
 class DisclosureActionApi(GenericAPIView):

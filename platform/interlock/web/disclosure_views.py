@@ -16,8 +16,10 @@ from interlock.api.disclosure_views import ACTIONS, perform
 from interlock.core.errors import ApplicationError, NotFound
 from interlock.disclosure.access import access_case_by_id, open_calls
 from interlock.disclosure.models import DisclosureCase, Target, VoteChoice
+from interlock.disclosure.rules import ASSESSMENT_FIELDS
 from interlock.disclosure.selectors import case_body
-from interlock.disclosure.transitions import ASSESSMENT_FIELDS, TRANSITIONS, case_open
+from interlock.disclosure.services.cases import case_open
+from interlock.disclosure.transitions import TRANSITIONS
 from interlock.findings.access import access_finding_by_id
 from interlock.network.selectors import sharing_group_list
 from interlock.web.pages import member_required
