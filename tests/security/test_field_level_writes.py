@@ -27,9 +27,9 @@ from django.db.models import Model
 
 from analysis_workers import zoo
 from interlock.accounts.models import Person, Role
-from interlock.api.serializers import StrictSerializer
 from interlock.artifacts.models import Artifact
 from interlock.checkpoints.models import Checkpoint
+from interlock.core.inputs import StrictSerializer
 from interlock.crypto.models import OrgKeyVersion
 from interlock.findings.models import Comment, Finding, FindingRevision
 from tests.interlock.builders import PASSWORD, finding_shared_with_own_org, sharing_group_of

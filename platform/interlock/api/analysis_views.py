@@ -17,13 +17,14 @@ from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisRequest
 from interlock.analyses.releases import release_request, release_vote
 from interlock.analyses.services import analysis_cancel, analysis_metrics, analysis_request_create
-from interlock.api.serializers import StrictSerializer, validated_input
+from interlock.api.serializers import validated_input
 from interlock.artifacts.models import Artifact
 from interlock.checkpoints.services import (
     analysis_access_decide,
     analysis_access_pending,
     analysis_access_request,
 )
+from interlock.core.inputs import StrictSerializer
 
 
 class AnalysisInput(StrictSerializer):

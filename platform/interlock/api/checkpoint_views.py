@@ -16,10 +16,11 @@ from analysis_workers.kinds import registry
 from interlock.access import Action, visible
 from interlock.accounts.requests import principal_of
 from interlock.api.permissions import require_recent_reauthentication
-from interlock.api.serializers import StrictSerializer, validated_input
+from interlock.api.serializers import validated_input
 from interlock.checkpoints import services
 from interlock.checkpoints.access import access_checkpoint_by_id
 from interlock.checkpoints.models import Checkpoint
+from interlock.core.inputs import StrictSerializer
 
 
 class RegisterInput(StrictSerializer):

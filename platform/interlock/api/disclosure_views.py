@@ -15,8 +15,9 @@ from interlock.access.lookups import parse_uuid
 from interlock.access.principal import Principal
 from interlock.accounts.models import TokenScope
 from interlock.accounts.requests import principal_of
-from interlock.api.serializers import StrictSerializer, validated_input
+from interlock.api.serializers import validated_input
 from interlock.core.errors import ApplicationError
+from interlock.core.inputs import StrictSerializer
 from interlock.disclosure.access import access_case_by_id, open_calls
 from interlock.disclosure.models import DisclosureCase, Target, VoteChoice
 from interlock.disclosure.selectors import case_body

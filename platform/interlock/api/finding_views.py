@@ -15,10 +15,11 @@ from rest_framework.response import Response
 from interlock.access import Action, can, visible
 from interlock.accounts.requests import principal_of
 from interlock.api.permissions import require_recent_reauthentication
-from interlock.api.serializers import ReasonInput, StrictSerializer, validated_input
+from interlock.api.serializers import ReasonInput, validated_input
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import NotFound
+from interlock.core.inputs import StrictSerializer
 from interlock.core.query_params import QueryParams
 from interlock.findings import selectors, services
 from interlock.findings.access import access_finding_by_id

@@ -8,20 +8,8 @@ from rest_framework import serializers
 
 from interlock.accounts.models import Person, Role, TokenScope
 from interlock.audit.models import AuditEvent
+from interlock.core.inputs import StrictSerializer
 from interlock.network.models import Organisation, SharingGroup
-
-
-class StrictSerializer(serializers.Serializer):
-    """A write serializer that rejects fields it does not know (a typo must not be ignored silently)."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
-
 
 # --- output -------------------------------------------------------------------------------
 
