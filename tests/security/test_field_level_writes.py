@@ -97,7 +97,10 @@ def _request_fields(schema: dict[str, Any], operation: dict[str, Any]) -> set[st
         body = content.get("schema", {})
         if "$ref" in body:
             body = components[body["$ref"].rsplit("/", 1)[-1]]
-        names |= set(body.get("properties", {}))
+        for member in [body, *body.get("oneOf", [])]:  # one endpoint, one input per action
+            if "$ref" in member:
+                member = components[member["$ref"].rsplit("/", 1)[-1]]
+            names |= set(member.get("properties", {}))
     names |= {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
     return names
 

@@ -150,7 +150,9 @@ def _add_reviewer(case: DisclosureCase, person: Person, assigned_by: Person | No
 
 
 @transaction.atomic
-def case_assign(*, actor: Principal, case_uuid: object, person_uuid: object) -> Reviewer:
+def case_assign(*, actor: Principal, case_uuid: object, person_uuid: object | None) -> Reviewer:
+    if person_uuid is None:  # before the case is looked up: the answer is the same for every id
+        raise ApplicationError("Name the reviewer.", {"person": ["required"]})
     case = enter_case(actor, case_uuid, "assign")
     person = Person.objects.filter(uuid=parse_uuid(person_uuid)).select_related("organisation").first()
     if person is None or not sees(actor, person):

@@ -64,6 +64,25 @@ def case_embargo(
     return case
 
 
+# The four rows of the table, each with only its own input: small variants of the one routine.
+
+
+def case_embargo_propose(*, actor: Principal, case_uuid: object, until: datetime | None) -> DisclosureCase:
+    return case_embargo(actor=actor, case_uuid=case_uuid, action="embargo_propose", until=until)
+
+
+def case_embargo_accept(*, actor: Principal, case_uuid: object) -> DisclosureCase:
+    return case_embargo(actor=actor, case_uuid=case_uuid, action="embargo_accept")
+
+
+def case_embargo_revise(*, actor: Principal, case_uuid: object, until: datetime | None) -> DisclosureCase:
+    return case_embargo(actor=actor, case_uuid=case_uuid, action="embargo_revise", until=until)
+
+
+def case_embargo_end(*, actor: Principal, case_uuid: object, reason: str) -> DisclosureCase:
+    return case_embargo(actor=actor, case_uuid=case_uuid, action="embargo_end", reason=reason)
+
+
 def embargo_over(case: DisclosureCase, now: datetime) -> bool:
     if case.embargo_state in (EmbargoState.NONE, EmbargoState.EXITED):
         return True
