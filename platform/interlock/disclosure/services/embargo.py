@@ -84,6 +84,7 @@ def case_embargo_end(*, actor: Principal, case_uuid: object, reason: str) -> Dis
 
 
 def embargo_over(case: DisclosureCase, now: datetime) -> bool:
+    """May the scheduler release this case at `now`, as far as its embargo goes?"""
     if case.embargo_state in (EmbargoState.NONE, EmbargoState.EXITED):
         return True
     if case.embargo_state in (EmbargoState.ACTIVE, EmbargoState.REVISE):
