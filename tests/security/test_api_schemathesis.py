@@ -49,10 +49,11 @@ from schemathesis.core.failures import Failure, FailureGroup
 
 from interlock.accounts.services import api_token_create
 from interlock.analyses.models import OutputRelease
-from interlock.api.disclosure_views import ACTIONS
 from interlock.checkpoints.models import AnalysisAccessGrant
 from interlock.checkpoints.services import checkpoint_register
-from interlock.disclosure import transitions
+from interlock.disclosure.services.cases import case_assign, case_comment, case_open
+from interlock.disclosure.services.reviews import case_vote
+from interlock.disclosure.transitions import CASE_ACTIONS
 from interlock.findings.rules import Audience
 from interlock.findings.services import comment_create, finding_create, finding_share
 from interlock.network.services import sharing_group_create
@@ -225,7 +226,7 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
         label="amber",
         audience=Audience(own_org=True),
     )
-    case = transitions.case_open(
+    case = case_open(
         actor=principal_for(sealed_author),
         finding_uuid=under_review.uuid,
         target="public",  # two approvals from two organisations: the one vote below leaves it open
@@ -233,13 +234,9 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
         assessment=ASSESSMENT,
     )
     reviewer = network.person(other, clearance=1)
-    transitions.case_assign(
-        actor=principal_for(people["steward"]), case_uuid=case.uuid, person_uuid=reviewer.uuid
-    )
-    transitions.case_comment(
-        actor=principal_for(reviewer), case_uuid=case.uuid, body=f"note {c['case_comment']}"
-    )
-    transitions.case_vote(
+    case_assign(actor=principal_for(people["steward"]), case_uuid=case.uuid, person_uuid=reviewer.uuid)
+    case_comment(actor=principal_for(reviewer), case_uuid=case.uuid, body=f"note {c['case_comment']}")
+    case_vote(
         actor=principal_for(reviewer),
         case_uuid=case.uuid,
         choice="approve",
@@ -256,7 +253,7 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
         label="amber",
         audience=Audience(own_org=True),
     )
-    own_case = transitions.case_open(
+    own_case = case_open(
         actor=principal_for(people["member"]),
         finding_uuid=own_finding.uuid,
         target="network",
@@ -293,7 +290,7 @@ def _plant(network: Any, api_client_for: Any, capture: Any) -> tuple[dict[str, A
         "release_id": [str(release.uuid), str(uuid.uuid4())],
         "parent_id": [*findings, str(sealed_checkpoint.uuid), str(analysis.uuid)],
         "number": [1, 2],
-        "action": list(ACTIONS),
+        "action": list(CASE_ACTIONS),
     }
     return people, list(canaries.values()), pools
 

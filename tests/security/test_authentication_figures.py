@@ -132,10 +132,10 @@ def _real_ids(network: Any, api_client_for: Any, capture: Any) -> tuple[Any, dic
     checkpoint = approved_tiered_checkpoint(person, other_steward, api_client_for, "model", 0)
     analysis = finished_analysis(person, checkpoint, capture)
     from interlock.artifacts.models import Artifact
-    from interlock.disclosure import transitions
+    from interlock.disclosure.services.cases import case_open
     from tests.support.disclosure import ASSESSMENT
 
-    case = transitions.case_open(
+    case = case_open(
         actor=principal_for(person),
         finding_uuid=finding.uuid,
         target="network",

@@ -27,9 +27,9 @@ from django.db.models import Model
 
 from analysis_workers import zoo
 from interlock.accounts.models import Person, Role
-from interlock.api.serializers import StrictSerializer
 from interlock.artifacts.models import Artifact
 from interlock.checkpoints.models import Checkpoint
+from interlock.core.inputs import StrictSerializer
 from interlock.crypto.models import OrgKeyVersion
 from interlock.findings.models import Comment, Finding, FindingRevision
 from tests.interlock.builders import PASSWORD, finding_shared_with_own_org, sharing_group_of
@@ -97,7 +97,10 @@ def _request_fields(schema: dict[str, Any], operation: dict[str, Any]) -> set[st
         body = content.get("schema", {})
         if "$ref" in body:
             body = components[body["$ref"].rsplit("/", 1)[-1]]
-        names |= set(body.get("properties", {}))
+        for member in [body, *body.get("oneOf", [])]:  # one endpoint, one input per action
+            if "$ref" in member:
+                member = components[member["$ref"].rsplit("/", 1)[-1]]
+            names |= set(member.get("properties", {}))
     names |= {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
     return names
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from interlock.analyses.models import OutputRelease
 from interlock.checkpoints.models import AnalysisAccessGrant
-from interlock.disclosure import transitions
+from interlock.disclosure.services.cases import case_assign, case_open
 from interlock.findings.rules import Audience
 from interlock.findings.services import finding_create, finding_share
 from tests.interlock.builders import PASSWORD, principal_for
@@ -75,16 +75,14 @@ def test_every_person_requests_every_object_and_sees_exactly_the_truth_table(
         label="amber",
         audience=Audience(own_org=True),
     )
-    case = transitions.case_open(
+    case = case_open(
         actor=principal_for(requester),
         finding_uuid=finding.uuid,
         target="network",
         rationale="Worth widening now.",
         assessment=ASSESSMENT,
     )
-    transitions.case_assign(
-        actor=principal_for(steward_b), case_uuid=case.uuid, person_uuid=people["b_member"].uuid
-    )
+    case_assign(actor=principal_for(steward_b), case_uuid=case.uuid, person_uuid=people["b_member"].uuid)
 
     # --- the truth, in words ------------------------------------------------------------------
     def sees_checkpoint(name: str, checkpoint: Any) -> bool:

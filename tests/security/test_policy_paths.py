@@ -21,7 +21,8 @@ from interlock.analyses.models import AnalysisRequest, AnalysisState
 from interlock.audit.events import Event
 from interlock.audit.models import AuditEvent
 from interlock.checkpoints.services import checkpoint_register
-from interlock.disclosure import transitions
+from interlock.disclosure.services.cases import case_open
+from interlock.disclosure.transitions import TRANSITIONS
 from interlock.findings.models import Finding
 from interlock.findings.rules import Audience
 from interlock.findings.services import comment_create, finding_create, finding_grant, finding_share
@@ -56,7 +57,7 @@ def red_case(network: Any) -> dict[str, Any]:
         actor=principal_for(author), title="Circuit C", body="RED-BODY-CANARY", label="red", hazard_tier=2
     )
     finding_share(actor=principal_for(author), finding_uuid=finding.uuid, label="red", audience=Audience())
-    case = transitions.case_open(
+    case = case_open(
         actor=principal_for(author),
         finding_uuid=finding.uuid,
         target="network",
@@ -410,7 +411,7 @@ def test_mutant_scopes_by_view_and_plain_answers_leak(red_case, api_client_for, 
 
 def test_a_random_id_and_a_hidden_case_answer_alike_on_every_action(red_case, api_client_for) -> None:
     api = api_client_for(red_case["tier1"])
-    for action in transitions.TRANSITIONS:
+    for action in TRANSITIONS:
         if action in ("open", "release"):
             continue
         hidden = api.post(f"/api/v1/disclosures/{red_case['case'].uuid}/{action}/", {}, format="json")

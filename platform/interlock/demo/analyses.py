@@ -208,8 +208,8 @@ def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[
 def _open_disclosure(finding_uuid: str, say: Say) -> str:
     """The researcher asks to widen the finding to the whole network; a steward of another
     organisation assigns a reviewer from a third one. The case waits for that review."""
-    from interlock.disclosure import transitions
     from interlock.disclosure.models import OPEN_STATES, DisclosureCase
+    from interlock.disclosure.services.cases import case_assign, case_open
 
     existing = DisclosureCase.objects.filter(finding__uuid=finding_uuid).order_by("-created_at").first()
     if existing is not None:
@@ -217,7 +217,7 @@ def _open_disclosure(finding_uuid: str, say: Say) -> str:
         return str(existing.uuid)
     researcher = Person.objects.get(email=RESEARCHER)
     steward = Person.objects.get(email=APPROVER)
-    case = transitions.case_open(
+    case = case_open(
         actor=Principal.on_behalf_of(researcher),
         finding_uuid=finding_uuid,
         target="network",
@@ -231,9 +231,7 @@ def _open_disclosure(finding_uuid: str, say: Say) -> str:
         },
     )
     reviewer = Person.objects.get(email="member@cairn.example")
-    transitions.case_assign(
-        actor=Principal.on_behalf_of(steward), case_uuid=case.uuid, person_uuid=reviewer.uuid
-    )
+    case_assign(actor=Principal.on_behalf_of(steward), case_uuid=case.uuid, person_uuid=reviewer.uuid)
     if case.state not in OPEN_STATES:
         raise RuntimeError(f"the demo's disclosure case is {case.state}, not open")
     say(f"  opened a disclosure review to the whole network; {reviewer.display_name} reviews it")

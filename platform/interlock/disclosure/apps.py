@@ -10,8 +10,8 @@ class DisclosureConfig(AppConfig):
         from interlock.disclosure import access  # noqa: F401 - registers the rules with the policy
         from interlock.disclosure.models import DisclosureCase
         from interlock.disclosure.notifications import CASE_TARGET
+        from interlock.disclosure.rules import sealed_text_id
         from interlock.notifications.registry import register_target
-        from interlock_wire import disclosure_field_object_id
 
         register_target(CASE_TARGET)
 
@@ -20,8 +20,7 @@ class DisclosureConfig(AppConfig):
                 DisclosureCase,
                 ("rationale_sealed", "assessment_sealed", "redacted_title_sealed", "redacted_body_sealed"),
                 "finding__owner_org",
-                lambda row, name: disclosure_field_object_id(
-                    case_uuid=row.uuid, field=name.removesuffix("_sealed")
-                ),
+                # the id the services seal with and the selectors open with: rotation must match it
+                lambda row, name: sealed_text_id(row, name.removesuffix("_sealed")),
             )
         )

@@ -4,6 +4,7 @@ Modelled on coordinated vulnerability disclosure: a case pins one revision, carr
 rationale, a capability-risk assessment and a proposed redaction, gathers votes from
 reviewers of other organisations under a quorum fixed by the network policy, may sit under an
 embargo, and is released once, by the scheduler. Every change goes through
+`interlock.disclosure.services`, entered through the table in
 `interlock.disclosure.transitions`; this module only holds the rows.
 """
 

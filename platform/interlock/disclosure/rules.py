@@ -9,10 +9,14 @@ check is repeated at vote time, so a conflict that appears mid-case still counts
 
 The quorum comes from the current network policy (`quorum[target]`: approvals, distinct
 organisations, steward veto) and is recorded by value in the decision.
+
+The redaction diff (pinned → released text) and the ids the case's sealed texts are bound to
+live here too: the writes seal and hash with them, the reads open with them.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -23,8 +27,23 @@ from interlock.access import Action, Principal, can
 from interlock.disclosure.models import DisclosureCase, PriorAffiliation, Reviewer, VoteChoice
 from interlock.findings.models import Finding
 from interlock.network.selectors import network_policy_current
+from interlock_wire import disclosure_field_object_id
 
 HARD_CONFLICTS = ("same organisation", "author")
+ASSESSMENT_FIELDS = ("enables", "generality", "novelty", "mitigations")
+
+
+def sealed_text_id(case: DisclosureCase, name: str) -> str:
+    """The id a sealed text of the case is bound to (`rationale`, `assessment`, `redacted_title`,
+    `redacted_body`): a ciphertext moved to another case or field does not open."""
+    return disclosure_field_object_id(case_uuid=case.uuid, field=name)
+
+
+def redaction_diff(original: tuple[str, str], redacted: tuple[str, str]) -> str:
+    """The unified diff from the pinned text to the text to be released (its hash is recorded)."""
+    before = [original[0], "", *original[1].splitlines()]
+    after = [redacted[0], "", *redacted[1].splitlines()]
+    return "\n".join(difflib.unified_diff(before, after, "pinned", "released", lineterm=""))
 
 
 def conflicts_of(person: Any, case: DisclosureCase) -> list[str]:

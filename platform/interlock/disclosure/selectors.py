@@ -1,4 +1,5 @@
-"""What a viewer is shown of a case (pseudonyms for authors and reviewers, names for stewards)."""
+"""Reads of a case: its sealed texts opened, and what a viewer is shown of it (pseudonyms for
+authors and reviewers, names for stewards)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ import json
 from typing import Any
 
 from interlock.access.principal import Principal
+from interlock.crypto.fields import open_text
 from interlock.disclosure.access import sees_names
 from interlock.disclosure.models import DisclosureCase
-from interlock.disclosure.rules import quorum_outcome, reviewer_conflicts
-from interlock.disclosure.transitions import case_text
+from interlock.disclosure.rules import quorum_outcome, reviewer_conflicts, sealed_text_id
 from interlock.findings.read_audit import record_content_read
 from interlock.findings.selectors import revision_text
+
+
+def case_text(case: DisclosureCase, name: str) -> str:
+    """One of the case's sealed texts (`rationale`, `assessment`, `redacted_title`,
+    `redacted_body`), opened with the owner organisation's key."""
+    sealed = getattr(case, f"{name}_sealed")
+    return open_text(org=case.finding.owner_org, object_id=sealed_text_id(case, name), sealed=sealed)
 
 
 def case_body(case: DisclosureCase, viewer: Principal) -> dict[str, Any]:

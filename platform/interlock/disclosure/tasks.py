@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from interlock.disclosure.transitions import release_due, remind_due
+from interlock.disclosure.services.release import release_due, remind_due
 
 
 @shared_task(name="interlock.disclosure.release_due")

@@ -1,8 +1,14 @@
-"""Disclosure pages: open a case from a finding, list cases and open calls, act on a case."""
+"""Disclosure pages: open a case from a finding, list cases and open calls, act on a case.
+
+Opening and acting dispatch through the transition table like the API: the row's input
+serializer validates the form, the row's service does the work, and what either refuses is
+shown as a message on the page.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -12,12 +18,13 @@ from django.views.decorators.http import require_POST
 
 from interlock.access import Action, can, visible
 from interlock.accounts.requests import principal_of
-from interlock.api.disclosure_views import ACTIONS, perform
 from interlock.core.errors import ApplicationError, NotFound
+from interlock.core.inputs import StrictSerializer
 from interlock.disclosure.access import access_case_by_id, open_calls
 from interlock.disclosure.models import DisclosureCase, Target, VoteChoice
+from interlock.disclosure.rules import ASSESSMENT_FIELDS
 from interlock.disclosure.selectors import case_body
-from interlock.disclosure.transitions import ASSESSMENT_FIELDS, TRANSITIONS, case_open
+from interlock.disclosure.transitions import TRANSITIONS, Transition, case_transition
 from interlock.findings.access import access_finding_by_id
 from interlock.network.selectors import sharing_group_list
 from interlock.web.pages import member_required
@@ -31,6 +38,14 @@ def _utc(raw: str) -> datetime | None:
     if parsed is None:
         raise ApplicationError("Give the time as YYYY-MM-DDTHH:MM (UTC).", {"until": ["not a time"]})
     return parsed
+
+
+def _validated(transition: Transition, form: dict[str, Any]) -> dict[str, Any]:
+    """The form checked by the row's input serializer, with the API's message when it refuses."""
+    serializer: StrictSerializer = transition.input(data=form)
+    if not serializer.is_valid():
+        raise ApplicationError("The request is not valid.", dict(serializer.errors))
+    return dict(serializer.validated_data)
 
 
 def _error_text(failure: ApplicationError) -> str:
@@ -54,18 +69,19 @@ def disclosure_new_view(request: HttpRequest, finding_id: str) -> HttpResponse:
     form = {"target": "sharing_group"}
     if request.method == "POST":
         form = request.POST.dict()
+        opening = TRANSITIONS["open"]
         try:
-            case = case_open(
-                actor=principal,
-                finding_uuid=finding.uuid,
-                target=form.get("target", ""),
-                group_uuid=form.get("group") or None,
-                rationale=form.get("rationale", ""),
-                assessment={field: form.get(field, "") for field in ASSESSMENT_FIELDS},
-                redacted_title=form.get("redacted_title") or None,
-                redacted_body=form.get("redacted_body") or None,
-                embargo_until=_utc(form.get("embargo_until", "")),
-            )
+            data = {
+                "finding": str(finding.uuid),
+                "target": form.get("target", ""),
+                "group": form.get("group") or None,
+                "rationale": form.get("rationale", ""),
+                "assessment": {field: form.get(field, "") for field in ASSESSMENT_FIELDS},
+                "redacted_title": form.get("redacted_title") or None,
+                "redacted_body": form.get("redacted_body") or None,
+                "embargo_until": _utc(form.get("embargo_until", "")),
+            }
+            case = opening.service(actor=principal, **_validated(opening, data))
         except NotFound:
             raise
         except ApplicationError as failure:
@@ -108,14 +124,19 @@ def disclosure_view(request: HttpRequest, case_id: str) -> HttpResponse:
 @member_required
 @require_POST
 def disclosure_action_view(request: HttpRequest, case_id: str, action: str) -> HttpResponse:
-    if action not in ACTIONS:
-        raise NotFound
+    try:
+        transition = case_transition(action)
+    except ApplicationError:
+        raise NotFound from None
     principal = principal_of(request)
-    data: dict[str, object] = {k: v for k, v in request.POST.dict().items() if k != "csrfmiddlewaretoken"}
+    # a form sends every input, filled or not: an empty one was not given (the service says what is missing)
+    data: dict[str, Any] = {
+        k: v for k, v in request.POST.dict().items() if k != "csrfmiddlewaretoken" and v != ""
+    }
     try:
         if "until" in data:
             data["until"] = _utc(str(data["until"]))
-        perform(principal, case_id, action, data)
+        transition.service(actor=principal, case_uuid=case_id, **_validated(transition, data))
     except NotFound:
         raise
     except ApplicationError as failure:

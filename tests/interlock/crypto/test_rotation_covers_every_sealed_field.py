@@ -23,8 +23,8 @@ from interlock.crypto import fields as sealed_fields
 from interlock.crypto.fields import SealedTextField, open_text, seal_text
 from interlock.crypto.keyring import KeyDestroyed
 from interlock.crypto.services import org_key_rotate, org_key_rotation_run, org_key_shred_confirm
-from interlock.disclosure import transitions
 from interlock.disclosure.models import DisclosureCase
+from interlock.disclosure.services.cases import case_open
 from interlock.findings.models import Comment, FindingRevision
 from interlock.findings.rules import Audience
 from interlock.findings.services import comment_create, finding_create, finding_share
@@ -54,7 +54,7 @@ def _one_of_each(network: Any) -> Any:
         actor=principal_for(author), finding_uuid=finding.uuid, label="amber", audience=Audience(own_org=True)
     )
     comment_create(actor=principal_for(author), finding_uuid=finding.uuid, body="C")
-    transitions.case_open(
+    case_open(
         actor=principal_for(author),
         finding_uuid=finding.uuid,
         target="network",

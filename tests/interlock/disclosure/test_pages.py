@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from interlock.disclosure.models import CaseState, DisclosureCase
+from interlock.disclosure.models import CaseState, DisclosureCase, EmbargoState
 from tests.interlock.builders import PASSWORD
 from tests.support.disclosure import ASSESSMENT, SECRET, redacted_body
 
@@ -61,3 +63,32 @@ def test_open_review_and_vote_through_the_pages(lab: dict[str, Any]) -> None:
     assert case.state == CaseState.APPROVED
     assert reviewer.get(f"/disclosures/{case.uuid}/").status_code == 404
     assert author.post(f"/disclosures/{case.uuid}/teleport/").status_code == 404
+
+
+def test_page_actions_validate_with_the_rows_input_and_call_its_service(lab: dict[str, Any]) -> None:
+    network = lab["network"]
+    lab["author"].set_password(PASSWORD)
+    lab["author"].save()
+    author = network.signed_in_client(lab["author"])
+    form = {
+        "target": "network",
+        "rationale": "Worth widening.",
+        **ASSESSMENT,
+        "redacted_body": redacted_body(),
+    }
+    assert author.post(f"/findings/{lab['finding'].uuid}/disclose/", form).status_code == 302
+    case = DisclosureCase.objects.get()
+    until = (timezone.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")  # datetime-local, UTC
+    proposed = author.post(f"/disclosures/{case.uuid}/embargo_propose/", {"until": until}, follow=True)
+    case.refresh_from_db()
+    assert proposed.status_code == 200 and case.embargo_state == EmbargoState.PROPOSED
+    assert case.embargo_proposed_until is not None
+    assert case.embargo_proposed_until.strftime("%Y-%m-%dT%H:%M") == until
+    stray = author.post(
+        f"/disclosures/{case.uuid}/comment/", {"body": "Hello.", "choice": "approve"}, follow=True
+    )
+    assert b"Unknown field" in stray.content and not case.comments.exists()  # only the row's fields
+    empty = author.post(f"/disclosures/{case.uuid}/withdraw/", {"reason": ""}, follow=True)
+    assert b"Write a rationale" in empty.content  # an empty input is not given: the service says so
+    case.refresh_from_db()
+    assert case.state == CaseState.REVIEW

@@ -11,8 +11,9 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from interlock.disclosure import transitions
 from interlock.disclosure.models import DisclosureCase
+from interlock.disclosure.services import shared
+from interlock.disclosure.services.release import remind_due
 from interlock.notifications import tasks
 from tests.support.disclosure import ASSESSMENT, redacted_body
 from tests.support.notifications import notifications_delivered_at_commit
@@ -54,7 +55,7 @@ def _remind_and_roll_back(capture: Any) -> None:
         pytest.raises(Rollback),
         transaction.atomic(),
     ):
-        transitions.remind_due()
+        remind_due()
         raise Rollback
 
 
@@ -68,7 +69,7 @@ def test_a_rolled_back_reminder_run_sends_nothing_and_a_committed_one_reminds_th
     assert case.reminded_at is None
 
     with notifications_delivered_at_commit(), django_capture_on_commit_callbacks(execute=True):
-        assert transitions.remind_due() == 1
+        assert remind_due() == 1
     assert [message.to[0] for message in mail.outbox] == [lab["b1"].email]
     assert "due soon" in mail.outbox[0].subject and "SECRET" not in mail.outbox[0].body
 
@@ -77,6 +78,6 @@ def test_mutant_sending_inside_the_transaction_mails_a_rolled_back_reminder(
     lab: dict[str, Any], api_client_for: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
 ) -> None:
     _case_due_for_a_reminder(lab, api_client_for)
-    monkeypatch.setattr(transitions, "notify_after_commit", lambda **arguments: tasks.deliver(**arguments))
+    monkeypatch.setattr(shared, "notify_after_commit", lambda **arguments: tasks.deliver(**arguments))
     _remind_and_roll_back(django_capture_on_commit_callbacks)
     assert [message.to[0] for message in mail.outbox] == [lab["b1"].email]

@@ -12,8 +12,11 @@ from django.utils import timezone
 
 from interlock.audit.models import AuditEvent
 from interlock.core.errors import InvalidState, NotFound
-from interlock.disclosure import transitions
 from interlock.disclosure.models import CaseState, DecisionRecord, DisclosureCase, PriorAffiliation
+from interlock.disclosure.services.cases import case_assign
+from interlock.disclosure.services.release import release_due
+from interlock.disclosure.services.reviews import case_repin, case_vote
+from interlock.disclosure.transitions import TRANSITIONS
 from interlock.findings.models import Finding
 from interlock.findings.selectors import revision_text
 from interlock.findings.services import finding_revise
@@ -80,8 +83,8 @@ def test_review_by_another_org_approves_and_the_scheduler_releases_only_the_reda
     # the reviewer's access ended with the decision
     assert reviewer.get(f"/api/v1/disclosures/{case['id']}/").status_code == 404
     # release: once, only the redacted revision, in a new finding for the wider audience
-    assert transitions.release_due() == {"released": 1, "held": 0}
-    assert transitions.release_due() == {"released": 0, "held": 0}
+    assert release_due() == {"released": 1, "held": 0}
+    assert release_due() == {"released": 0, "held": 0}
     row.refresh_from_db()
     assert row.state == CaseState.RELEASED
     copy = Finding.objects.exclude(pk=lab["finding"].pk).get()
@@ -103,10 +106,8 @@ def test_review_by_another_org_approves_and_the_scheduler_releases_only_the_reda
 
 def test_the_decision_record_cannot_be_changed_even_in_sql(lab: dict[str, Any], api_client_for: Any) -> None:
     case = _open(lab, api_client_for)
-    transitions.case_assign(
-        actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=lab["b1"].uuid
-    )
-    transitions.case_vote(
+    case_assign(actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=lab["b1"].uuid)
+    case_vote(
         actor=principal_for(lab["b1"]),
         case_uuid=case["id"],
         choice="approve",
@@ -135,9 +136,7 @@ def test_conflicted_reviewers_comment_but_never_vote_and_conflicts_are_rechecked
         person=lab["c1"], organisation=lab["owner"], ended_on=(timezone.now() - timedelta(days=200)).date()
     )
     for person in (lab["c1"], lab["b1"]):
-        transitions.case_assign(
-            actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=person.uuid
-        )
+        case_assign(actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=person.uuid)
     conflicted = api_client_for(lab["c1"])
     assert _act(conflicted, case, "comment", body="I worked there; no vote from me.").status_code == 200
     refused = _act(conflicted, case, "vote", choice="approve", rationale="Looks fine to me, honestly.")
@@ -163,27 +162,23 @@ def test_a_new_revision_moves_the_pin_and_lapses_earlier_votes(
 ) -> None:
     case = _open(lab, api_client_for, target="public")
     for person in (lab["b1"], lab["c1"]):
-        transitions.case_assign(
-            actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=person.uuid
-        )
-    transitions.case_vote(
+        case_assign(actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=person.uuid)
+    case_vote(
         actor=principal_for(lab["b1"]),
         case_uuid=case["id"],
         choice="approve",
         rationale="Redaction is enough.",
     )
     with pytest.raises(InvalidState):
-        transitions.case_repin(
-            actor=principal_for(lab["author"]), case_uuid=case["id"]
-        )  # no new revision yet
+        case_repin(actor=principal_for(lab["author"]), case_uuid=case["id"])  # no new revision yet
     finding_revise(
         actor=principal_for(lab["author"]),
         finding_uuid=lab["finding"].uuid,
         title="Induction heads, v2",
         body=f"v2\n{SECRET}",
     )
-    transitions.case_repin(actor=principal_for(lab["author"]), case_uuid=case["id"], redacted_body="v2")
-    transitions.case_vote(
+    case_repin(actor=principal_for(lab["author"]), case_uuid=case["id"], redacted_body="v2")
+    case_vote(
         actor=principal_for(lab["c1"]),
         case_uuid=case["id"],
         choice="approve",
@@ -192,7 +187,7 @@ def test_a_new_revision_moves_the_pin_and_lapses_earlier_votes(
     row = DisclosureCase.objects.get(uuid=case["id"])
     assert row.pinned_revision.number == 2
     assert row.state == CaseState.REVIEW  # b1's vote lapsed: one live approval, public needs two
-    transitions.case_vote(
+    case_vote(
         actor=principal_for(lab["b1"]), case_uuid=case["id"], choice="approve", rationale="Still fine for v2."
     )
     row.refresh_from_db()
@@ -202,10 +197,8 @@ def test_a_new_revision_moves_the_pin_and_lapses_earlier_votes(
 def test_a_steward_reject_vetoes_a_public_release(lab: dict[str, Any], api_client_for: Any) -> None:
     case = _open(lab, api_client_for, target="public")
     for person in (lab["b1"], lab["c1"], lab["steward_c"]):
-        transitions.case_assign(
-            actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=person.uuid
-        )
-    transitions.case_vote(
+        case_assign(actor=principal_for(lab["steward_b"]), case_uuid=case["id"], person_uuid=person.uuid)
+    case_vote(
         actor=principal_for(lab["steward_c"]),
         case_uuid=case["id"],
         choice="reject",
@@ -215,7 +208,7 @@ def test_a_steward_reject_vetoes_a_public_release(lab: dict[str, Any], api_clien
     # the decision ended the reviewer's access: the case now answers like a missing one (no
     # "already rejected" that would tell a stranger it exists)
     with pytest.raises(NotFound):
-        transitions.case_vote(
+        case_vote(
             actor=principal_for(lab["b1"]),
             case_uuid=case["id"],
             choice="approve",
@@ -246,9 +239,7 @@ def test_only_authors_open_only_stewards_assign_and_bad_input_is_a_clear_400(
         author.post("/api/v1/disclosures/", body, format="json").status_code == 409
     )  # one open case per finding
     with pytest.raises(NotFound):  # not a steward: the case does not exist for them
-        transitions.case_assign(
-            actor=principal_for(lab["b2"]), case_uuid=case["id"], person_uuid=lab["b1"].uuid
-        )
+        case_assign(actor=principal_for(lab["b2"]), case_uuid=case["id"], person_uuid=lab["b1"].uuid)
     stranger = api_client_for(lab["c1"])
     assert stranger.get(f"/api/v1/disclosures/{case['id']}/").status_code == 404
     assert _act(stranger, case, "vote", choice="approve", rationale="I am not a reviewer.").status_code == 404
@@ -259,6 +250,6 @@ def test_the_documented_transition_table_is_the_code_s() -> None:
     from pathlib import Path
 
     doc = (Path(__file__).resolve().parents[3] / "docs" / "disclosure.md").read_text()
-    for transition in transitions.TRANSITIONS.values():
+    for transition in TRANSITIONS.values():
         assert f"| `{transition.action}` | {transition.who} |" in doc, transition.action
         assert f"`{transition.audit.value}`" in doc

@@ -4,6 +4,7 @@
 Input serializers refuse unknown fields; output serializers expose public ids, never pks or
 secrets, and are the truth the OpenAPI schema tells: a view renders its answer through the
 serializer it declares in `extend_schema`, so the schema cannot drift from the bytes.
+The one base of every input serializer, `StrictSerializer`, lives in `interlock.core.inputs`.
 """
 
 from __future__ import annotations
@@ -12,17 +13,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-
-class StrictSerializer(serializers.Serializer):
-    """A write serializer that rejects fields it does not know (a typo must not be ignored silently)."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
+from interlock.core.inputs import StrictSerializer
 
 
 def validated_input(serializer_class: type[StrictSerializer], request: Any) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from rest_framework import serializers
 
 from interlock.analyses.models import AnalysisRequest
 from interlock.analyses.selectors import analysis_metrics
-from interlock.api.serializers import StrictSerializer
 from interlock.artifacts.models import Artifact
+from interlock.core.inputs import StrictSerializer
 
 # --- output -------------------------------------------------------------------------------
 

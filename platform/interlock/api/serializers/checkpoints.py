@@ -6,9 +6,9 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from interlock.api.serializers import StrictSerializer
 from interlock.checkpoints import services
 from interlock.checkpoints.models import AnalysisAccessGrant, Checkpoint, CheckpointApproval
+from interlock.core.inputs import StrictSerializer
 
 # --- output -------------------------------------------------------------------------------
 

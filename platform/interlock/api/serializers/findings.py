@@ -13,7 +13,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from interlock.api.serializers import StrictSerializer
+from interlock.core.inputs import StrictSerializer
 from interlock.findings import services
 from interlock.findings.models import Capability, Comment, Finding, Label, Notification
 from interlock.findings.selectors import RevisionText, comment_text, group_receivers

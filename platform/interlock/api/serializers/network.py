@@ -6,8 +6,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from interlock.accounts.models import Person, Role, TokenScope
-from interlock.api.serializers import StrictSerializer
 from interlock.audit.models import AuditEvent
+from interlock.core.inputs import StrictSerializer
 from interlock.network.models import Organisation, SharingGroup
 
 # --- output -------------------------------------------------------------------------------
