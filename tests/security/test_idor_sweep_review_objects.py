@@ -42,10 +42,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from interlock.analyses.models import OutputRelease
-from interlock.api.disclosure_views import ACTIONS
 from interlock.artifacts.models import Artifact
 from interlock.checkpoints.models import AnalysisAccessGrant
-from interlock.disclosure import transitions
+from interlock.disclosure.services.cases import case_assign, case_comment, case_open
+from interlock.disclosure.services.reviews import case_vote
+from interlock.disclosure.transitions import CASE_ACTIONS
 from interlock.findings.rules import Audience
 from interlock.findings.services import finding_create, finding_share
 from interlock.network.models import SharingGroup
@@ -98,23 +99,21 @@ def _seed(network: Any, api_client_for: Any, capture: Any) -> Seeded:
         return made
 
     amber = finding("Amber, H1", f"The recipe. {CANARY_BODY}", "amber")
-    amber_case = transitions.case_open(
+    amber_case = case_open(
         actor=owner,
         finding_uuid=amber.uuid,
         target="public",  # two approvals from two organisations: one vote leaves it under review
         rationale="Worth widening.",
         assessment=ASSESSMENT,
     )
-    transitions.case_assign(actor=steward, case_uuid=amber_case.uuid, person_uuid=people["c_reviewer"].uuid)
+    case_assign(actor=steward, case_uuid=amber_case.uuid, person_uuid=people["c_reviewer"].uuid)
     reviewer = principal_for(people["c_reviewer"])
-    transitions.case_comment(actor=reviewer, case_uuid=amber_case.uuid, body=f"Checked. {CANARY_COMMENT}")
-    transitions.case_vote(
-        actor=reviewer, case_uuid=amber_case.uuid, choice="approve", rationale=f"Sound. {CANARY_VOTE}"
-    )
+    case_comment(actor=reviewer, case_uuid=amber_case.uuid, body=f"Checked. {CANARY_COMMENT}")
+    case_vote(actor=reviewer, case_uuid=amber_case.uuid, choice="approve", rationale=f"Sound. {CANARY_VOTE}")
     amber_case.refresh_from_db()
     assert amber_case.state == "review", "one vote must not decide the case: the sweep needs it open"
     red = finding("Red, H1", f"Named people only. {CANARY_RED}", "red")
-    red_case = transitions.case_open(
+    red_case = case_open(
         actor=owner,
         finding_uuid=red.uuid,
         target="network",
@@ -209,7 +208,7 @@ def _probes(seeded: Seeded) -> list[Probe]:
             Probe("api", "GET", "/api/v1/disclosures/{id}/", case),
             Probe("web", "GET", "/disclosures/{id}/", case),
         ]
-        for action in ACTIONS:
+        for action in CASE_ACTIONS:
             probes += [
                 Probe(
                     "api", "POST", f"/api/v1/disclosures/{{id}}/{action}/", case, _action_body(seeded, "api")
