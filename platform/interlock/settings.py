@@ -308,6 +308,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # choice sets that share a field name ("state", "target", "choice") get names of their own
+    "ENUM_NAME_OVERRIDES": {
+        "DisclosureCaseStateEnum": "interlock.disclosure.models.CaseState",
+        "DisclosureEmbargoStateEnum": "interlock.disclosure.models.EmbargoState",
+        "DisclosureTargetEnum": "interlock.disclosure.models.Target",
+        "DisclosureVoteChoiceEnum": "interlock.disclosure.models.VoteChoice",
+    },
 }
 
 # --- Celery (JSON only, late acks, prefetch 1) ------------------------------------------

@@ -46,7 +46,7 @@ from interlock.artifacts.models import Artifact
 from interlock.checkpoints.models import AnalysisAccessGrant
 from interlock.disclosure.services.cases import case_assign, case_comment, case_open
 from interlock.disclosure.services.reviews import case_vote
-from interlock.disclosure.transitions import CASE_ACTIONS
+from interlock.disclosure.transitions import CASE_ACTIONS, TRANSITIONS
 from interlock.findings.rules import Audience
 from interlock.findings.services import finding_create, finding_share
 from interlock.network.models import SharingGroup
@@ -187,10 +187,12 @@ class Probe:
     also: dict[str, str] = field(default_factory=dict)  # other placeholders of the route
 
 
-def _action_body(seeded: Seeded, via: str) -> dict[str, Any]:
-    """A body every case action accepts, so that validation never answers before the lookup."""
+def _action_body(seeded: Seeded, via: str, action: str) -> dict[str, Any]:
+    """A body the action accepts (only the fields of its input in the transition table), so that
+    validation never answers before the lookup."""
     until = timezone.now() + timedelta(days=20)
-    return {
+    accepted = set(TRANSITIONS[action].input().fields)
+    every = {
         "person": str(seeded.people["c_reviewer"].uuid),
         "choice": "approve",
         "rationale": "Read the pinned text with care.",
@@ -199,6 +201,7 @@ def _action_body(seeded: Seeded, via: str) -> dict[str, Any]:
         "reason": "A reason given by the sweep.",
         "until": until.isoformat() if via == "api" else until.strftime("%Y-%m-%dT%H:%M"),
     }
+    return {name: value for name, value in every.items() if name in accepted}
 
 
 def _probes(seeded: Seeded) -> list[Probe]:
@@ -211,9 +214,15 @@ def _probes(seeded: Seeded) -> list[Probe]:
         for action in CASE_ACTIONS:
             probes += [
                 Probe(
-                    "api", "POST", f"/api/v1/disclosures/{{id}}/{action}/", case, _action_body(seeded, "api")
+                    "api",
+                    "POST",
+                    f"/api/v1/disclosures/{{id}}/{action}/",
+                    case,
+                    _action_body(seeded, "api", action),
                 ),
-                Probe("web", "POST", f"/disclosures/{{id}}/{action}/", case, _action_body(seeded, "web")),
+                Probe(
+                    "web", "POST", f"/disclosures/{{id}}/{action}/", case, _action_body(seeded, "web", action)
+                ),
             ]
     release_body = {"target": "network", "reason": "Wider, for the sweep."}
     probes += [

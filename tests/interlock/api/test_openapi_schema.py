@@ -71,6 +71,15 @@ def _untyped(schema: dict[str, Any], node: dict[str, Any], where: str, seen: set
             yield from _untyped(schema, child, where, seen)
 
 
+def _has_named_fields(schema: dict[str, Any], node: dict[str, Any]) -> bool:
+    """An object with named fields, a list of them, or one of several such objects (an answer
+    that depends on what the caller may read)."""
+    node = _resolve(schema, node)
+    if "oneOf" in node:
+        return all(_has_named_fields(schema, member) for member in node["oneOf"])
+    return "properties" in _resolve(schema, node.get("items", node))
+
+
 def test_every_response_has_a_schema_and_no_untyped_object(schema: dict[str, Any]) -> None:
     problems = []
     operations = list(_operations(schema))
@@ -93,7 +102,7 @@ def test_every_response_has_a_schema_and_no_untyped_object(schema: dict[str, Any
                 elif media_type == "application/octet-stream":
                     if node != {"type": "string", "format": "binary"}:
                         problems.append(f"{label}: a download that is not a byte stream")
-                elif "properties" not in _resolve(schema, _resolve(schema, node).get("items", node)):
+                elif not _has_named_fields(schema, node):
                     problems.append(f"{label}: the body is not an object with named fields")
                 else:
                     problems.extend(f"{label}: {where}" for where in _untyped(schema, node, "body", set()))
