@@ -24,6 +24,7 @@ from typing import Any
 from django.utils import timezone
 
 from interlock.access import Action, Principal, can
+from interlock.accounts.models import Person
 from interlock.disclosure.models import DisclosureCase, PriorAffiliation, Reviewer, VoteChoice
 from interlock.findings.models import Finding
 from interlock.network.selectors import network_policy_current
@@ -46,7 +47,7 @@ def redaction_diff(original: tuple[str, str], redacted: tuple[str, str]) -> str:
     return "\n".join(difflib.unified_diff(before, after, "pinned", "released", lineterm=""))
 
 
-def conflicts_of(person: Any, case: DisclosureCase) -> list[str]:
+def conflicts_of(person: Person, case: DisclosureCase) -> list[str]:
     """Every reason `person` is conflicted on this case (empty: free to vote)."""
     finding = case.finding
     policy = network_policy_current()

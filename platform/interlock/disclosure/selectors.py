@@ -9,7 +9,7 @@ from typing import Any
 from interlock.access.principal import Principal
 from interlock.crypto.fields import open_text
 from interlock.disclosure.access import sees_names
-from interlock.disclosure.models import DisclosureCase
+from interlock.disclosure.models import DisclosureCase, Reviewer
 from interlock.disclosure.rules import quorum_outcome, reviewer_conflicts, sealed_text_id
 from interlock.findings.read_audit import record_content_read
 from interlock.findings.selectors import revision_text
@@ -30,7 +30,7 @@ def case_body(case: DisclosureCase, viewer: Principal) -> dict[str, Any]:
     record_content_read(viewer, case.finding, via="disclosure case", revision=case.pinned_revision.number)
     found = quorum_outcome(case)
 
-    def who(reviewer: Any) -> str:
+    def who(reviewer: Reviewer) -> str:
         return f"{reviewer.pseudonym} ({reviewer.person.display_name})" if names else reviewer.pseudonym
 
     reviewers = list(case.reviewers.select_related("person__organisation"))

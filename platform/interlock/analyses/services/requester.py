@@ -23,6 +23,7 @@ from interlock.analyses.services.dispatch import analysis_dispatch
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.checkpoints.access import access_checkpoint_by_id
+from interlock.checkpoints.models import Checkpoint
 from interlock.checkpoints.services import checkpoint_current_approval
 from interlock.core.errors import ApplicationError, InvalidState, PolicyDenied
 
@@ -43,7 +44,7 @@ def _dataset(raw: object) -> dict[str, Any]:
     return {"name": name, "params": params}
 
 
-def _refuse(actor: Principal, checkpoint: Any, reason: str, **extra: Any) -> None:
+def _refuse(actor: Principal, checkpoint: Checkpoint, reason: str, **extra: Any) -> None:
     """Refusals are audited in their own transaction: the act fails, its record stays."""
     with transaction.atomic():
         audit_record(

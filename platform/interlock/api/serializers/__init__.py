@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.request import Request
 
 from interlock.core.inputs import StrictSerializer
 
 
-def validated_input(serializer_class: type[StrictSerializer], request: Any) -> dict[str, Any]:
+def validated_input(serializer_class: type[StrictSerializer], request: Request) -> dict[str, Any]:
     """The request body checked by `serializer_class` (a 400 naming the fields otherwise)."""
     serializer = serializer_class(data=request.data if request.data is not None else {})
     serializer.is_valid(raise_exception=True)
