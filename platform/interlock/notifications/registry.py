@@ -41,11 +41,3 @@ def target_named(name: str) -> Target:
         return _TARGETS[name]
     except KeyError:
         raise LookupError(f"no notification target {name!r} is registered") from None
-
-
-def subject_of(kind: str) -> str | None:
-    """The subject line of a kind of notification, whichever app registered it."""
-    for target in _TARGETS.values():
-        if kind in target.subjects:
-            return target.subjects[kind]
-    return None
