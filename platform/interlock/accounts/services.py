@@ -28,6 +28,7 @@ from interlock.accounts.models import (
     Role,
     TokenScope,
 )
+from interlock.accounts.selectors import invitation_get_open
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import ApplicationError, Conflict, InvalidState, NotFound
@@ -310,10 +311,6 @@ def mfa_confirm(*, person: Person, device: TOTPDevice, code: str, replacing: boo
     return True
 
 
-def mfa_confirmed_device(*, person: Person) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=person, confirmed=True).first()
-
-
 # --- agreement ----------------------------------------------------------------------------
 
 
@@ -367,18 +364,6 @@ def invitation_create(
     )
     audit_record(actor=actor, event=Event.INVITATION_CREATED, target=invitation, extra={"role": role})
     return IssuedInvitation(invitation=invitation, secret=secret)
-
-
-def invitation_get_open(*, secret: str) -> Invitation:
-    """The open invitation for a secret; unknown, used and expired ones look alike (NotFound)."""
-    invitation = (
-        Invitation.objects.select_related("organisation")
-        .filter(token_hash=tokens.hash_secret(secret))
-        .first()
-    )
-    if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= timezone.now():
-        raise NotFound("This invitation is not valid. Ask your organisation admin for a new one.")
-    return invitation
 
 
 @transaction.atomic

@@ -16,11 +16,8 @@ from interlock.analyses.services.requester import analysis_cancel, analysis_requ
 from interlock.api.serializers import analyses as a
 from interlock.api.serializers import checkpoints as c
 from interlock.api.serializers import validated_input
-from interlock.checkpoints.services import (
-    analysis_access_decide,
-    analysis_access_pending,
-    analysis_access_request,
-)
+from interlock.checkpoints.selectors import analysis_access_pending
+from interlock.checkpoints.services import analysis_access_decide, analysis_access_request
 
 
 class AnalysisListApi(GenericAPIView):

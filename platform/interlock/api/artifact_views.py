@@ -17,7 +17,7 @@ from interlock.api.serializers.artifacts import ArtifactSerializer
 from interlock.artifacts.access import access_artifact_by_id
 from interlock.artifacts.http import download_response, receive_multipart, receive_raw
 from interlock.artifacts.parents import resolve_parent
-from interlock.artifacts.services import artifact_list
+from interlock.artifacts.selectors import artifact_list
 from interlock.core.errors import ApplicationError
 
 

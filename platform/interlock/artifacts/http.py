@@ -13,12 +13,8 @@ from interlock.access import Action
 from interlock.access.principal import Principal
 from interlock.artifacts.models import Artifact
 from interlock.artifacts.parents import ArtifactParent, resolve_parent
-from interlock.artifacts.services import (
-    artifact_download_begin,
-    artifact_integrity_failed,
-    artifact_plaintext,
-    artifact_record,
-)
+from interlock.artifacts.selectors import artifact_plaintext
+from interlock.artifacts.services import artifact_download_begin, artifact_integrity_failed, artifact_record
 from interlock.artifacts.upload import (
     EncryptedUploadedFile,
     EncryptingUploadHandler,

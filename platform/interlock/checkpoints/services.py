@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from analysis_workers.kinds import allowed_kinds
 from analysis_workers.specs import CheckpointError, validate_spec
-from interlock.access import Action, Principal, can, visible
+from interlock.access import Action, Principal, can
 from interlock.access.clearance import clearance_allows
 from interlock.access.lookups import parse_uuid
 from interlock.artifacts.models import Artifact
@@ -19,7 +18,6 @@ from interlock.audit.services import audit_record
 from interlock.checkpoints.access import (
     access_analysis_access_by_id,
     access_checkpoint_by_id,
-    approval_still_backed,
 )
 from interlock.checkpoints.models import (
     AnalysisAccessGrant,
@@ -143,21 +141,6 @@ def checkpoint_revoke(*, actor: Principal, checkpoint_uuid: object, reason: str)
     return revoked
 
 
-def checkpoint_current_approval(checkpoint: Checkpoint) -> CheckpointApproval | None:
-    """The newest approval that still applies to the stored bytes and is still backed by a
-    steward cleared for the tier, or None."""
-    current = checkpoint.approvals.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
-    for approval in current.select_related("steward__organisation"):
-        if approval.is_current(checkpoint) and approval_still_backed(approval, checkpoint):
-            return approval
-    return None
-
-
-def checkpoint_allowed_kinds(checkpoint: Checkpoint) -> list[str]:
-    approval = checkpoint_current_approval(checkpoint)
-    return allowed_kinds(approval.access_level) if approval else []
-
-
 MAX_ANALYSIS_ACCESS_DAYS = 180
 
 
@@ -181,15 +164,6 @@ def analysis_access_request(*, actor: Principal, checkpoint_uuid: object, reason
             return
         grant = AnalysisAccessGrant.objects.create(checkpoint=checkpoint, grantee=actor.person, reason=reason)
         audit_record(actor=actor, event=Event.ANALYSIS_ACCESS_REQUESTED, target=grant)
-
-
-def analysis_access_pending(*, actor: Principal) -> QuerySet[AnalysisAccessGrant]:
-    """Pending requests the principal may decide: for cleared admins of the owner organisation
-    (the policy's filter), none for anyone else — not even the checkpoint's name."""
-    queryset = AnalysisAccessGrant.objects.select_related("checkpoint", "grantee__organisation").filter(
-        state=AnalysisAccessState.PENDING
-    )
-    return visible(actor, queryset)
 
 
 def analysis_access_decide(

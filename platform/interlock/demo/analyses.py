@@ -33,7 +33,8 @@ from interlock.access.principal import Principal
 from interlock.accounts.models import Person
 from interlock.analyses.models import AnalysisRequest, AnalysisState
 from interlock.checkpoints.models import Checkpoint, CheckpointState
-from interlock.checkpoints.services import checkpoint_approve, checkpoint_current_approval
+from interlock.checkpoints.selectors import checkpoint_current_approval
+from interlock.checkpoints.services import checkpoint_approve
 from interlock.findings.models import Finding
 from interlock.findings.rules import Audience
 from interlock.findings.selectors import revision_title

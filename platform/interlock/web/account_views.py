@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
+from interlock.accounts import selectors as account_selectors
 from interlock.accounts import services as account_services
 from interlock.accounts.middleware import (
     SESSION_EPOCH,
@@ -90,7 +91,7 @@ def mfa_view(request: HttpRequest) -> HttpResponse:
     person = person_of(request)
     if person.is_verified():
         return redirect("web:home")
-    device = account_services.mfa_confirmed_device(person=person)
+    device = account_selectors.mfa_confirmed_device(person=person)
     error = None
     if device is None:
         enrolment = account_services.mfa_device_for_enrolment(person=person)
@@ -129,7 +130,7 @@ def reauth_view(request: HttpRequest) -> HttpResponse:
         target = "/"
     error = None
     if request.method == "POST":
-        device = account_services.mfa_confirmed_device(person=person)
+        device = account_selectors.mfa_confirmed_device(person=person)
         password_ok = person.check_password(request.POST.get("password", ""))
         code_ok = device is not None and device.verify_token(request.POST.get("code", "").strip())
         if password_ok and code_ok:
@@ -270,7 +271,7 @@ def revoke_token_view(request: HttpRequest, token_id: int) -> HttpResponse:
 
 def invitation_view(request: HttpRequest, secret: str) -> HttpResponse:
     try:
-        invitation = account_services.invitation_get_open(secret=secret)
+        invitation = account_selectors.invitation_get_open(secret=secret)
     except NotFound as missing:
         return render(request, "web/not_found.html", {"message": missing.message}, status=404)
     errors: list[str] = []

@@ -20,9 +20,10 @@ from interlock.analyses.models import AnalysisRequest
 from interlock.analyses.selectors import analysis_metrics
 from interlock.analyses.services.requester import analysis_cancel, analysis_request_create
 from interlock.artifacts.models import Artifact
-from interlock.artifacts.services import artifact_download_begin, artifact_plaintext
+from interlock.artifacts.selectors import artifact_plaintext
+from interlock.artifacts.services import artifact_download_begin
 from interlock.checkpoints.models import Checkpoint
-from interlock.checkpoints.services import checkpoint_allowed_kinds, checkpoint_current_approval
+from interlock.checkpoints.selectors import checkpoint_allowed_kinds, checkpoint_current_approval
 from interlock.core.errors import ApplicationError, NotFound
 from interlock.web.pages import member_required
 

@@ -13,7 +13,7 @@ from interlock.accounts.requests import principal_of
 from interlock.artifacts.access import access_artifact_by_id
 from interlock.artifacts.http import download_response, receive_multipart
 from interlock.artifacts.parents import resolve_parent
-from interlock.artifacts.services import artifact_list
+from interlock.artifacts.selectors import artifact_list
 from interlock.core.errors import ApplicationError, NotFound
 from interlock.web.pages import member_required
 

@@ -23,7 +23,7 @@ from interlock.accounts.middleware import reauthenticated_recently
 from interlock.accounts.requests import principal_of
 from interlock.artifacts.http import receive_multipart
 from interlock.artifacts.parents import resolve_parent
-from interlock.artifacts.services import artifact_list
+from interlock.artifacts.selectors import artifact_list
 from interlock.core.errors import ApplicationError, NotFound
 from interlock.core.markdown import render_markdown
 from interlock.core.query_params import QueryParams

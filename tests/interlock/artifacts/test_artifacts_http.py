@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from interlock.artifacts.models import Artifact
-from interlock.artifacts.services import DownloadAborted
+from interlock.artifacts.selectors import DownloadAborted
 from interlock.audit.models import AuditEvent
 from tests.interlock.builders import PASSWORD
 

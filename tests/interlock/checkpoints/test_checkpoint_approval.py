@@ -15,7 +15,8 @@ from analysis_workers import zoo
 from analysis_workers.kinds import allowed_kinds
 from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import Checkpoint, CheckpointApproval
-from interlock.checkpoints.services import checkpoint_approve, checkpoint_current_approval
+from interlock.checkpoints.selectors import checkpoint_current_approval
+from interlock.checkpoints.services import checkpoint_approve
 from interlock.core.errors import ApplicationError, NotFound, PolicyDenied
 from tests.interlock.builders import principal_for
 

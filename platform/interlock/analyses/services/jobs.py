@@ -28,7 +28,7 @@ from interlock.artifacts.services import artifact_record
 from interlock.artifacts.upload import EncryptingWriter
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
-from interlock.checkpoints.services import checkpoint_current_approval
+from interlock.checkpoints.selectors import checkpoint_current_approval
 from interlock.core.errors import ApplicationError, Conflict
 from interlock.core.metrics import record_job
 from interlock.crypto.fields import seal_text

@@ -24,7 +24,7 @@ from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.checkpoints.access import access_checkpoint_by_id
 from interlock.checkpoints.models import Checkpoint
-from interlock.checkpoints.services import checkpoint_current_approval
+from interlock.checkpoints.selectors import checkpoint_current_approval
 from interlock.core.errors import ApplicationError, InvalidState, PolicyDenied
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from interlock.checkpoints import services
+from interlock.checkpoints import selectors
 from interlock.checkpoints.models import AnalysisAccessGrant, Checkpoint, CheckpointApproval
 from interlock.core.inputs import StrictSerializer
 
@@ -39,11 +39,11 @@ class CheckpointSerializer(serializers.Serializer):
 
     @extend_schema_field(CheckpointApprovalSerializer(allow_null=True))
     def get_approval(self, checkpoint: Checkpoint) -> dict[str, object] | None:
-        approval: CheckpointApproval | None = services.checkpoint_current_approval(checkpoint)
+        approval: CheckpointApproval | None = selectors.checkpoint_current_approval(checkpoint)
         return None if approval is None else CheckpointApprovalSerializer(approval).data
 
     def get_allowed_kinds(self, checkpoint: Checkpoint) -> list[str]:
-        return services.checkpoint_allowed_kinds(checkpoint)
+        return selectors.checkpoint_allowed_kinds(checkpoint)
 
 
 class AnalysisKindSerializer(serializers.Serializer):
