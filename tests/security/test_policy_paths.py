@@ -452,8 +452,8 @@ def test_an_approval_stops_counting_when_its_steward_loses_the_tier(
 def test_mutant_that_trusts_the_approval_forever_runs_it(
     network, api_client_for, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
-    from interlock.checkpoints import services as checkpoint_services
+    from interlock.checkpoints import selectors as checkpoint_selectors
 
-    monkeypatch.setattr(checkpoint_services, "approval_still_backed", lambda approval, checkpoint: True)
+    monkeypatch.setattr(checkpoint_selectors, "approval_still_backed", lambda approval, checkpoint: True)
     with django_capture_on_commit_callbacks(execute=False):
         assert _analysis_allowed_after_the_approvers_clearance_lapses(network, api_client_for)
