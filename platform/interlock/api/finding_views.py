@@ -21,7 +21,7 @@ from interlock.core.errors import NotFound
 from interlock.core.query_params import QueryParams
 from interlock.findings import selectors, services
 from interlock.findings.access import access_finding_by_id
-from interlock.findings.models import FindingState, Label, Notification
+from interlock.findings.models import FindingState, Label
 from interlock.findings.read_audit import record_content_read
 from interlock.findings.rules import Audience
 from interlock.findings.selectors import (
@@ -31,6 +31,7 @@ from interlock.findings.selectors import (
     finding_titles,
     revision_text,
 )
+from interlock.notifications.models import Notification
 
 
 def _filters(request: Request) -> FindingFilters:

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from interlock.accounts.models import Person
 from interlock.disclosure.models import DisclosureCase
-from interlock.findings.models import Notification
+from interlock.notifications.models import Notification
 from interlock.notifications.registry import Target
 
 SUBJECTS = {

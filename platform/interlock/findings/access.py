@@ -27,7 +27,6 @@ from interlock.findings.models import (
     FindingRevision,
     FindingState,
     Label,
-    Notification,
 )
 
 HIDDEN_STATES = (FindingState.DRAFT, FindingState.WITHDRAWN)
@@ -162,12 +161,6 @@ def grant_rule(principal: Principal, action: Action, grant: FindingGrant) -> Dec
     return finding_rule(principal, Action.GRANT, finding)
 
 
-def notification_rule(principal: Principal, action: Action, notification: Notification) -> Decision:
-    if action not in (Action.VIEW, Action.CHANGE):
-        return deny(f"{action} does not apply to notifications")
-    return allow("recipient") if notification.recipient_id == principal.pk else deny("not the recipient")
-
-
 def visible_findings(principal: Principal, queryset: QuerySet[Finding]) -> QuerySet[Finding]:
     person = principal.person
     now = timezone.now()
@@ -219,10 +212,6 @@ def visible_grants(principal: Principal, queryset: QuerySet[FindingGrant]) -> Qu
     )
 
 
-def visible_notifications(principal: Principal, queryset: QuerySet[Notification]) -> QuerySet[Notification]:
-    return queryset.filter(recipient_id=principal.pk)
-
-
 def access_finding_by_id(principal: Principal, finding_uuid: object, *, action: Action) -> Finding:
     queryset = Finding.objects.select_related("owner_org", "current_revision")
     return access_by_uuid(principal, queryset, finding_uuid, action=action)
@@ -272,12 +261,4 @@ policy.register(
     actions=(Action.VIEW,),
     axes=INHERITED + "; the grantee's clearance is re-checked at every use",
     audience="the grantee while they may read the finding, and the finding's authors",
-)
-policy.register(
-    Notification,
-    rule=notification_rule,
-    filter_=visible_notifications,
-    actions=(Action.VIEW, Action.CHANGE),
-    axes="none (identifiers only; the object it names is decided again when opened)",
-    audience="its recipient",
 )

@@ -155,21 +155,3 @@ class FindingGroupRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.finding_id} via {self.group_id} to {self.organisation_id}"
-
-
-class Notification(models.Model):
-    """Identifiers only: what happened to which object; never content the recipient may not see."""
-
-    recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
-    )
-    kind = models.CharField(max_length=40)
-    finding_uuid = models.UUIDField(null=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.kind} for {self.recipient_id}"

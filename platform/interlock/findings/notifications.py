@@ -10,8 +10,9 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from interlock.accounts.models import Person
-from interlock.findings.models import Finding, Notification
+from interlock.findings.models import Finding
 from interlock.findings.selectors import active_members
+from interlock.notifications.models import Notification
 from interlock.notifications.registry import Target
 
 SUBJECTS = {

@@ -72,17 +72,10 @@ from interlock.disclosure.models import (
     Vote,
     VoteChoice,
 )
-from interlock.findings.models import (
-    Comment,
-    Finding,
-    FindingGrant,
-    FindingRevision,
-    FindingState,
-    Label,
-    Notification,
-)
+from interlock.findings.models import Comment, Finding, FindingGrant, FindingRevision, FindingState, Label
 from interlock.findings.services import group_recipients_bind
 from interlock.network.models import Organisation, OrganisationStatus, SharingGroup
+from interlock.notifications.models import Notification
 from tests.interlock.builders import NetworkBuilder
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from interlock.accounts.models import Role
 from interlock.audit.models import AuditEvent
-from interlock.findings.models import Finding, Notification
+from interlock.findings.models import Finding
 from interlock.findings.rules import Audience
 from interlock.findings.services import finding_share
 from interlock.network.models import SharingGroup
+from interlock.notifications.models import Notification
 from interlock.notifications.tasks import deliver
 from tests.interlock.builders import principal_for
 

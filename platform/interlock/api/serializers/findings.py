@@ -15,8 +15,9 @@ from rest_framework import serializers
 
 from interlock.core.inputs import StrictSerializer
 from interlock.findings import services
-from interlock.findings.models import Capability, Comment, Finding, Label, Notification
+from interlock.findings.models import Capability, Comment, Finding, Label
 from interlock.findings.selectors import RevisionText, comment_text, group_receivers
+from interlock.notifications.models import Notification
 
 # --- output -------------------------------------------------------------------------------
 
