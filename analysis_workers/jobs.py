@@ -9,17 +9,17 @@ job API with its credential and the ticket.
 from __future__ import annotations
 
 import base64
-import hashlib
 import importlib
 import io
 import json
 import os
 import re
 import socket
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -29,15 +29,18 @@ from analysis_workers.kinds import registry, validate_params
 from interlock_wire import (
     IntegrityError,
     JobTicket,
+    ManifestEntry,
     TicketBlob,
     decrypt_stream,
     job_blob_ad,
+    manifest_sha256,
     open_sealed,
     result_ad,
     seal,
     sign_request,
     verify_ticket,
 )
+from interlock_wire.manifest import refusal_for_name
 
 
 class AnalysisInputError(Exception):
@@ -162,8 +165,11 @@ def run_job(token: str, config: WorkerConfig) -> str:
     return "succeeded"
 
 
-def _fetch_checkpoint(ticket: JobTicket, blob: TicketBlob, link: PlatformLink, config: WorkerConfig) -> bytes:
-    """The checkpoint's plaintext, only if it decrypts, authenticates and hashes to the approved SHA-256."""
+def _decrypt_blob(
+    ticket: JobTicket, blob: TicketBlob, link: PlatformLink, config: WorkerConfig, sink: BinaryIO
+) -> None:
+    """Fetch one blob, decrypt it into `sink`; AnalysisInputError unless it authenticates and its
+    plaintext hashes to the approved SHA-256 (the caller discards `sink` then)."""
     response = link.call("/internal/jobs/blob/", location=blob.location)
     if response.status_code != 200:
         raise TransientWorkerError(f"could not fetch the checkpoint ({response.status_code})")
@@ -173,16 +179,68 @@ def _fetch_checkpoint(ticket: JobTicket, blob: TicketBlob, link: PlatformLink, c
             base64.urlsafe_b64decode(blob.sealed_data_key),
             job_blob_ad(ticket_id=ticket.ticket_id, location=blob.location),
         )
-        plaintext = io.BytesIO()
-        decrypt_stream(
-            io.BytesIO(response.content), plaintext, data_key, base64.urlsafe_b64decode(blob.associated_data)
+        info = decrypt_stream(
+            io.BytesIO(response.content), sink, data_key, base64.urlsafe_b64decode(blob.associated_data)
         )
     except IntegrityError as problem:
         raise AnalysisInputError(f"the checkpoint failed authentication: {problem}") from None
-    raw = plaintext.getvalue()
-    if hashlib.sha256(raw).hexdigest() != blob.sha256:
+    if info.plaintext_sha256 != blob.sha256 or info.plaintext_size != blob.size:
         raise AnalysisInputError("the checkpoint's SHA-256 differs from the approved one; nothing was loaded")
-    return raw
+
+
+def _fetch_checkpoint(ticket: JobTicket, blob: TicketBlob, link: PlatformLink, config: WorkerConfig) -> bytes:
+    """A single-file checkpoint's plaintext, only if it authenticates and hashes to the approved SHA-256."""
+    plaintext = io.BytesIO()
+    _decrypt_blob(ticket, blob, link, config, plaintext)
+    return plaintext.getvalue()
+
+
+def _fetch_folder(
+    ticket: JobTicket,
+    files: dict[str, TicketBlob],
+    approved_manifest: str,
+    link: PlatformLink,
+    config: WorkerConfig,
+) -> Path:
+    """A Hugging Face folder checkpoint written file by file into the job's private scratch
+    directory (the sandbox wipes it), each file checked against its approved hash, then the
+    manifest hash recomputed from what arrived and compared with the one the approval binds."""
+    folder = Path(tempfile.mkdtemp(prefix="checkpoint-"))
+    entries = []
+    for path, blob in sorted(files.items()):
+        reason = refusal_for_name(path)
+        if reason is not None:
+            raise AnalysisInputError(f"the checkpoint folder names {path[:64]!a}: {reason}")
+        with (folder / path).open("xb") as sink:
+            _decrypt_blob(ticket, blob, link, config, sink)
+        entries.append(ManifestEntry(path, blob.sha256, blob.size))
+    if manifest_sha256(entries) != approved_manifest:
+        raise AnalysisInputError(
+            "the checkpoint's files differ from the approved manifest; nothing was loaded"
+        )
+    return folder
+
+
+def _fetch_inputs(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> list[bytes | Path]:
+    """Every input, fetched and verified before any of them is loaded: one file's bytes, or a
+    folder's path (`extra["inputs"]` groups a folder's blobs; older tickets carry one blob each)."""
+    by_location = {blob.location: blob for blob in ticket.blobs}
+    described = ticket.extra.get("inputs") or [
+        {"layout": "file", "sha256": blob.sha256, "files": {"": blob.location}} for blob in ticket.blobs
+    ]
+    sources: list[bytes | Path] = []
+    for item in described:
+        try:
+            files = {str(path): by_location[str(location)] for path, location in dict(item["files"]).items()}
+        except (KeyError, TypeError, ValueError):
+            raise AnalysisInputError("the ticket's inputs do not match its blobs") from None
+        if item.get("layout") == "hf_folder":
+            sources.append(_fetch_folder(ticket, files, str(item["sha256"]), link, config))
+        elif len(files) == 1:
+            sources.append(_fetch_checkpoint(ticket, next(iter(files.values())), link, config))
+        else:
+            raise AnalysisInputError("a single-file checkpoint has exactly one blob")
+    return sources
 
 
 def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dict[str, Any]:
@@ -198,13 +256,13 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
             f"{ticket.kind} takes {'a series of' if kind.series else 'one'} checkpoint(s)"
         )
     # Every blob is verified before any of them is loaded.
-    raws = [_fetch_checkpoint(ticket, blob, link, config) for blob in ticket.blobs]
+    sources = _fetch_inputs(ticket, link, config)
     from analysis_workers import datasets, zoo
     from analysis_workers.runners.inputs import JobInputs
 
     try:
         spec = zoo.validate_spec(ticket.extra["spec"])
-        models = [zoo.load_checkpoint(spec, raw) for raw in raws]
+        models = [zoo.load_checkpoint(spec, source) for source in sources]
     except zoo.CheckpointError as problem:
         raise AnalysisInputError(f"the checkpoint was refused: {problem}") from None
     dataset_name = ticket.extra["dataset"]["name"]

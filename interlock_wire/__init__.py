@@ -30,6 +30,7 @@ from interlock_wire.keys import (
     x25519_public_from_text,
 )
 from interlock_wire.keywrap import new_data_key, unwrap_key, wrap_key
+from interlock_wire.manifest import ManifestEntry, ManifestError, manifest_sha256, parse_manifest
 from interlock_wire.request_signing import sign_request, verify_request
 from interlock_wire.sealing import open_sealed, seal
 from interlock_wire.stream import (
@@ -54,6 +55,8 @@ __all__ = [
     "MIN_SEGMENT_SIZE",
     "IntegrityError",
     "JobTicket",
+    "ManifestEntry",
+    "ManifestError",
     "StreamEncryptor",
     "StreamHeader",
     "StreamInfo",
@@ -76,9 +79,11 @@ __all__ = [
     "key_bytes",
     "key_id",
     "key_text",
+    "manifest_sha256",
     "new_data_key",
     "open_sealed",
     "org_key_ad",
+    "parse_manifest",
     "read_header",
     "result_ad",
     "revision_field_object_id",

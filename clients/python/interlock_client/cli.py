@@ -7,6 +7,7 @@ interlock findings show ID
 interlock upload FILE --parent-type library --parent-id ORG_ID
 interlock download ARTIFACT_ID -o FILE
 interlock checkpoint upload FILE --spec SPEC.json --name NAME [--series S --position N]
+interlock checkpoint upload-hf FOLDER --name NAME [--series S --position N]
 interlock analyse CHECKPOINT_ID --kind llc [--params JSON] [--dataset NAME --dataset-params JSON] [--device gpu]
 interlock analysis show ID [--plots DIR]
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from interlock_client.client import InterlockClient, InterlockError
+from interlock_client.client import InterlockClient, InterlockError, hf_folder_files
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     put.add_argument("--series", default="")
     put.add_argument("--position", type=int)
     put.add_argument("--hazard-tier", type=int, default=0)
+    put_hf = checkpoint.add_parser(
+        "upload-hf", help="a Hugging Face folder: config.json, safetensors, tokenizer"
+    )
+    put_hf.add_argument("folder", type=Path)
+    put_hf.add_argument("--name", required=True)
+    put_hf.add_argument("--series", default="")
+    put_hf.add_argument("--position", type=int)
+    put_hf.add_argument("--hazard-tier", type=int, default=0)
     analyse = commands.add_parser("analyse")
     analyse.add_argument("checkpoint")
     analyse.add_argument("--kind", required=True)
@@ -138,6 +147,22 @@ def run(argv: list[str] | None = None) -> int:
                     digest = client.download(args.id, handle, progress=bar.update)
                 partial.replace(args.output)
                 print(f"{args.output}  sha256 {digest}")
+            elif args.command == "checkpoint" and args.action == "upload-hf":
+                files = hf_folder_files(args.folder)
+                total = 2 * sum(path.stat().st_size for path in files)  # hashed, then sent
+                with tqdm(total=total, unit="B", unit_scale=True, desc="hash + upload") as bar:
+                    uploaded = client.upload_hf_checkpoint(
+                        args.folder,
+                        name=args.name,
+                        series=args.series,
+                        position=args.position,
+                        hazard_tier=args.hazard_tier,
+                        progress=bar.update,
+                    )
+                print(
+                    f"{uploaded['id']}  {len(uploaded['files'])} files  manifest sha256 {uploaded['sha256']}"
+                    "  (a steward must approve it before analyses run)"
+                )
             elif args.command == "checkpoint":
                 if not args.file.is_file() or not args.spec.is_file():
                     print("error: give an existing checkpoint file and spec file", file=sys.stderr)

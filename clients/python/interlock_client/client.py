@@ -9,6 +9,7 @@ idempotent), downloads are verified against the server's SHA-256.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,34 @@ import httpx
 
 RETRY_STATUSES = {502, 503, 504}
 CHUNK = 1024 * 1024
+# Files a Hugging Face folder often holds that are not part of the model: left behind, named.
+NOT_MODEL_FILES = frozenset({"README.md", ".gitattributes", "LICENSE", "training_args.json"})
+
+
+def hf_folder_files(folder: Path) -> list[Path]:
+    """The folder's files to upload, sorted; InterlockError when it is not a checkpoint folder.
+
+    Hidden files and a few well-known non-model files are left out; anything else goes up and the
+    platform decides (it refuses pickles and code by name, with the reason)."""
+    if not folder.is_dir():
+        raise InterlockError(0, "usage", f"{folder} is not a folder")
+    if not (folder / "config.json").is_file():
+        raise InterlockError(0, "usage", f"{folder} has no config.json: not a Hugging Face checkpoint folder")
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if path.is_file() and not path.name.startswith(".") and path.name not in NOT_MODEL_FILES
+    )
+
+
+def _sha256_file(path: Path, progress: Callable[[int], None] | None) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            if progress:
+                progress(len(chunk))
+    return digest.hexdigest()
 
 
 class InterlockError(Exception):
@@ -150,6 +179,45 @@ class InterlockClient:
         if position is not None:
             payload["position"] = position
         return self._request("POST", "/api/v1/checkpoints/", json=payload).json()
+
+    def upload_hf_checkpoint(
+        self,
+        folder: Path,
+        *,
+        name: str,
+        series: str = "",
+        position: int | None = None,
+        hazard_tier: int = 0,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Register a Hugging Face folder (config.json, weights, tokenizer files) as one checkpoint
+        and upload each file; the platform pins them by one manifest hash a steward approves.
+
+        The spec is `{"family": "hf_causal_lm", "config": <config.json>}`; every file's SHA-256 and
+        size are declared first, so a file that changes on the way is refused. `progress(bytes)`
+        after each chunk, over hashing and sending (twice the folder's size in all)."""
+        files = hf_folder_files(folder)
+        try:
+            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as problem:
+            raise InterlockError(0, "usage", f"{folder}/config.json is not JSON: {problem}") from None
+        manifest = [
+            {"path": path.name, "sha256": _sha256_file(path, progress), "size": path.stat().st_size}
+            for path in files
+        ]
+        payload: dict[str, Any] = {
+            "name": name,
+            "spec": {"family": "hf_causal_lm", "config": config},
+            "series": series,
+            "hazard_tier": hazard_tier,
+            "files": manifest,
+        }
+        if position is not None:
+            payload["position"] = position
+        registered = self._request("POST", "/api/v1/checkpoints/", json=payload).json()
+        for path in files:
+            self.upload(path, parent_type="checkpoint", parent_id=registered["id"], progress=progress)
+        return self.checkpoint(registered["id"])
 
     def checkpoint(self, checkpoint_id: str) -> dict[str, Any]:
         return self._request("GET", f"/api/v1/checkpoints/{checkpoint_id}/").json()

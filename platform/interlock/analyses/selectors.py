@@ -9,7 +9,7 @@ from typing import Any
 from interlock.access.lookups import parse_uuid
 from interlock.analyses.models import AnalysisInput, AnalysisRequest, AnalysisResult, AnalysisState
 from interlock.artifacts.models import Artifact
-from interlock.checkpoints.models import Checkpoint, CheckpointState
+from interlock.checkpoints.models import Checkpoint, CheckpointFile, CheckpointState
 from interlock.core.errors import InvalidState
 from interlock.crypto.fields import open_text
 from interlock_wire import analysis_result_object_id
@@ -46,11 +46,23 @@ def job_blob(*, ticket_id: str, location: str) -> Artifact:
     request = AnalysisRequest.objects.filter(ticket_id=ticket_id).first()
     if request is None or request.state != AnalysisState.RUNNING:
         raise InvalidState("No running job for this ticket.")
+    wanted = parse_uuid(location)
     item = (
         AnalysisInput.objects.select_related("checkpoint__artifact")
-        .filter(request=request, checkpoint__artifact__uuid=parse_uuid(location))
+        .filter(request=request, checkpoint__artifact__uuid=wanted)
         .first()
     )
-    if item is None or item.checkpoint.artifact is None:
+    if item is not None and item.checkpoint.artifact is not None:
+        return item.checkpoint.artifact
+    # a file of a Hugging Face folder checkpoint that is an input of this job
+    folder_file = (
+        CheckpointFile.objects.select_related("artifact")
+        .filter(
+            artifact__uuid=wanted,
+            checkpoint__in=AnalysisInput.objects.filter(request=request).values("checkpoint"),
+        )
+        .first()
+    )
+    if folder_file is None:
         raise InvalidState("That blob is not an input of this job.")
-    return item.checkpoint.artifact
+    return folder_file.artifact

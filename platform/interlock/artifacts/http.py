@@ -15,7 +15,9 @@ from interlock.artifacts.models import Artifact
 from interlock.artifacts.parents import ArtifactParent, resolve_parent
 from interlock.artifacts.selectors import artifact_plaintext
 from interlock.artifacts.services import artifact_download_begin, artifact_integrity_failed, artifact_record
+from interlock.artifacts.storage import artifact_storage
 from interlock.artifacts.upload import (
+    EncryptedBlob,
     EncryptedUploadedFile,
     EncryptingUploadHandler,
     EncryptingWriter,
@@ -50,7 +52,7 @@ def receive_multipart(
         raise UploadFailed(
             f"Send exactly one file in the form field '{field}' (limit {settings.ARTIFACT_MAX_BYTES} bytes)."
         )
-    return artifact_record(actor=actor, blob=upload.blob)
+    return _record_or_discard(actor=actor, blob=upload.blob)
 
 
 def receive_raw(
@@ -85,7 +87,17 @@ def receive_raw(
     except BaseException:
         writer.abort()
         raise
-    return artifact_record(actor=actor, blob=blob)
+    return _record_or_discard(actor=actor, blob=blob)
+
+
+def _record_or_discard(*, actor: Principal, blob: EncryptedBlob) -> Artifact:
+    """Record the blob; if recording is refused (e.g. a checkpoint file that is not in its
+    manifest), the ciphertext already in storage is deleted: nothing unrecorded stays behind."""
+    try:
+        return artifact_record(actor=actor, blob=blob)
+    except BaseException:
+        artifact_storage().delete(blob.storage_key)
+        raise
 
 
 def download_response(*, actor: Principal, artifact: Artifact) -> StreamingHttpResponse:

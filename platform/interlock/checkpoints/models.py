@@ -22,6 +22,11 @@ class CheckpointState(models.TextChoices):
     UPLOADED = "uploaded", "Uploaded"
 
 
+class CheckpointLayout(models.TextChoices):
+    FILE = "file", "One safetensors file"
+    HF_FOLDER = "hf_folder", "A Hugging Face folder (config, weights, tokenizer)"
+
+
 class Checkpoint(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     owner_org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="checkpoints")
@@ -37,7 +42,12 @@ class Checkpoint(models.Model):
     artifact = models.OneToOneField(
         Artifact, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # For one file: its plaintext SHA-256. For a folder: the manifest hash
+    # (interlock_wire.manifest), set once every listed file arrived with its declared hash.
     sha256 = models.CharField(max_length=64, blank=True)
+    layout = models.CharField(max_length=16, choices=CheckpointLayout.choices, default=CheckpointLayout.FILE)
+    # A folder's files as declared at registration: [{"path", "sha256", "size"}], sorted by path.
+    manifest = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -48,6 +58,25 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CheckpointFile(models.Model):
+    """One uploaded file of a folder checkpoint: its name in the folder and the encrypted artifact
+    holding it (authorised through the checkpoint, like every checkpoint file)."""
+
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="files")
+    path = models.CharField(max_length=128)
+    artifact = models.OneToOneField(Artifact, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["checkpoint", "path"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkpoint", "path"], name="checkpoint_file_path_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path} of {self.checkpoint_id}"
 
 
 class CheckpointApproval(models.Model):

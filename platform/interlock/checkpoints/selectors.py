@@ -31,6 +31,12 @@ def checkpoint_current_approval(checkpoint: Checkpoint) -> CheckpointApproval | 
     return None
 
 
+def checkpoint_files(checkpoint: Checkpoint) -> list[dict[str, object]]:
+    """A folder checkpoint's declared files in name order, each with whether it has arrived."""
+    arrived = set(checkpoint.files.values_list("path", flat=True)) if checkpoint.manifest else set()
+    return [{**entry, "uploaded": entry["path"] in arrived} for entry in checkpoint.manifest]
+
+
 def checkpoint_allowed_kinds(checkpoint: Checkpoint) -> list[str]:
     approval = checkpoint_current_approval(checkpoint)
     return allowed_kinds(approval.access_level) if approval else []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,9 +25,15 @@ from interlock.checkpoints.models import (
     AnalysisAccessState,
     Checkpoint,
     CheckpointApproval,
+    CheckpointFile,
+    CheckpointLayout,
     CheckpointState,
 )
 from interlock.core.errors import ApplicationError, InvalidState, NotFound, PolicyDenied
+from interlock_wire import ManifestEntry, ManifestError, manifest_sha256, parse_manifest
+
+# Families whose checkpoints are Hugging Face folders (several files pinned by a manifest hash).
+FOLDER_FAMILIES = ("hf_causal_lm",)
 
 MAX_APPROVAL_DAYS = 365
 
@@ -40,8 +47,13 @@ def checkpoint_register(
     hazard_tier: int = 0,
     series: str = "",
     position: int | None = None,
+    files: object = None,
 ) -> Checkpoint:
-    """A checkpoint awaiting its safetensors file; the spec is validated now (no torch needed)."""
+    """A checkpoint awaiting its file(s); the spec is validated now (no torch needed).
+
+    The zoo's families take one safetensors file; `hf_causal_lm` takes a Hugging Face folder
+    whose `files` (name, SHA-256, size of each) are declared now and pinned by one manifest hash
+    once every file has arrived with the hash declared for it."""
     errors: dict[str, list[str]] = {}
     if not name.strip() or len(name) > 200:
         errors["name"] = ["1–200 characters"]
@@ -49,6 +61,16 @@ def checkpoint_register(
         validated = validate_spec(spec)
     except CheckpointError as problem:
         errors["spec"] = [str(problem)]
+    folder = isinstance(spec, dict) and spec.get("family") in FOLDER_FAMILIES
+    manifest: list[dict[str, object]] = []
+    if folder:
+        try:
+            entries = parse_manifest(files, max_file_bytes=int(settings.ARTIFACT_MAX_BYTES))
+            manifest = [entry.as_json() for entry in entries]
+        except ManifestError as problem:
+            errors["files"] = [str(problem)]
+    elif files not in (None, []):
+        errors["files"] = ["only a Hugging Face folder (family hf_causal_lm) lists files; upload one file"]
     if not 0 <= hazard_tier <= 3:
         errors["hazard_tier"] = ["0, 1, 2 or 3"]
     elif not clearance_allows(actor.person, hazard_tier):
@@ -66,26 +88,58 @@ def checkpoint_register(
         hazard_tier=hazard_tier,
         series=series.strip()[:200],
         position=position,
+        layout=CheckpointLayout.HF_FOLDER if folder else CheckpointLayout.FILE,
+        manifest=manifest,
     )
     audit_record(
         actor=actor,
         event=Event.CHECKPOINT_REGISTERED,
         target=checkpoint,
-        extra={"family": validated.family.name},
+        extra={"family": validated.family.name, "files": len(manifest) or 1},
     )
     return checkpoint
 
 
 def checkpoint_pin_artifact(artifact: Artifact) -> None:
     """Called in the upload's transaction (the artifacts app's recorded hook for checkpoint
-    parents): the file's plaintext SHA-256 becomes the checkpoint's."""
+    parents): the file's plaintext SHA-256 becomes the checkpoint's; for a folder, the file must
+    be one the manifest lists, with the declared hash and size, and the manifest hash is pinned
+    when the last one arrives. A refusal rolls the upload back."""
     locked = Checkpoint.objects.select_for_update().get(uuid=artifact.parent_id)
     if locked.state != CheckpointState.AWAITING_UPLOAD:
         raise InvalidState("This checkpoint already has its file.")
+    if locked.layout == CheckpointLayout.HF_FOLDER:
+        _pin_folder_file(locked, artifact)
+        return
     locked.artifact = artifact
     locked.sha256 = artifact.sha256
     locked.state = CheckpointState.UPLOADED
     locked.save(update_fields=["artifact", "sha256", "state"])
+
+
+def _pin_folder_file(locked: Checkpoint, artifact: Artifact) -> None:
+    declared = {str(entry["path"]): entry for entry in locked.manifest}
+    entry = declared.get(artifact.filename)
+    if entry is None:
+        raise ApplicationError(
+            "This file is not in the checkpoint's manifest.",
+            {"filename": [f"one of {', '.join(sorted(declared))}"]},
+        )
+    if artifact.sha256 != entry["sha256"] or artifact.size != entry["size"]:
+        raise ApplicationError(
+            f"{artifact.filename} differs from the manifest (its SHA-256 or size); nothing was kept.",
+            {"filename": ["upload the file whose hash you declared"]},
+        )
+    if CheckpointFile.objects.filter(checkpoint=locked, path=artifact.filename).exists():
+        raise InvalidState(f"{artifact.filename} is already uploaded.")
+    CheckpointFile.objects.create(checkpoint=locked, path=artifact.filename, artifact=artifact)
+    if CheckpointFile.objects.filter(checkpoint=locked).count() == len(declared):
+        entries = [
+            ManifestEntry(str(e["path"]), str(e["sha256"]), int(str(e["size"]))) for e in locked.manifest
+        ]
+        locked.sha256 = manifest_sha256(entries)
+        locked.state = CheckpointState.UPLOADED
+        locked.save(update_fields=["sha256", "state"])
 
 
 @transaction.atomic

@@ -1170,6 +1170,8 @@ EXEMPT: dict[str, str] = {
     "crypto.KeyRotation": "an operator's job (manage.py rotate_org_key); never served",
     "findings.FindingGroupRecipient": "the binding table, read only inside the finding filter",
     "analyses.AnalysisInput": "rows of a request, never served alone",
+    "checkpoints.CheckpointFile": "a folder checkpoint's file list, served only inside its checkpoint; "
+    "each file is an artifact authorised through the checkpoint",
     "disclosure.PriorAffiliation": "conflict-of-interest input, read only by disclosure.rules",
     "disclosure.PublicRelease": "public by design: the released, redacted revision only",
     "audit.AuditEvent": "read through the NETWORK VIEW_AUDIT action",

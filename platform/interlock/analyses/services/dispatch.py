@@ -20,6 +20,7 @@ from interlock.analyses.models import AnalysisRequest, AnalysisState
 from interlock.artifacts.models import Artifact
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
+from interlock.checkpoints.models import CheckpointLayout
 from interlock.core.errors import InvalidState
 from interlock.crypto.keys import data_key_open
 from interlock_wire import JobTicket, TicketBlob, artifact_object_id, job_blob_ad, seal, sign_ticket
@@ -29,32 +30,53 @@ def _blob_ad(ticket_id: str, artifact: Artifact) -> bytes:
     return job_blob_ad(ticket_id=ticket_id, location=str(artifact.uuid))
 
 
+def _ticket_blob(ticket_id: str, artifact: Artifact, sha256: str) -> TicketBlob:
+    """One encrypted file of an input: where it is, its hash, its data key sealed to the fleet."""
+    data_key = data_key_open(
+        key_version=artifact.key_version,
+        wrapped=bytes(artifact.wrapped_data_key),
+        object_id=artifact_object_id(artifact_uuid=artifact.uuid),
+    )
+    sealed = seal(keys.fleet_public_key(), data_key, _blob_ad(ticket_id, artifact))
+    return TicketBlob(
+        location=str(artifact.uuid),
+        sha256=sha256,
+        size=artifact.size,
+        sealed_data_key=base64.urlsafe_b64encode(sealed).decode(),
+        associated_data=base64.urlsafe_b64encode(artifact.associated_data()).decode(),
+    )
+
+
 def analysis_ticket(request: AnalysisRequest) -> str:
-    """A fresh signed ticket for one attempt: params, every input's blob, hash and sealed data key."""
+    """A fresh signed ticket for one attempt: params, every input's blob(s), hash and sealed data key.
+
+    A single-file checkpoint is one blob pinned by its own hash. A Hugging Face folder is one blob
+    per file, each pinned by its manifest hash, and `extra["inputs"]` tells the worker which blobs
+    form which folder under which names, with the manifest hash the approval binds (the worker
+    recomputes it from the files before it loads anything)."""
     ticket_id = str(uuid.uuid4())
-    blobs = []
+    blobs: list[TicketBlob] = []
     labels = []
+    inputs: list[dict[str, object]] = []
     for item in request.inputs.select_related("checkpoint__artifact__key_version__organisation"):
         checkpoint = item.checkpoint
+        labels.append(checkpoint.name if checkpoint.position is None else f"{checkpoint.position}")
+        if checkpoint.layout == CheckpointLayout.HF_FOLDER:
+            declared = {str(entry["path"]): str(entry["sha256"]) for entry in checkpoint.manifest}
+            files = list(checkpoint.files.select_related("artifact__key_version__organisation"))
+            if not checkpoint.sha256 or {f.path for f in files} != set(declared):
+                raise InvalidState(f"Checkpoint '{checkpoint.name}' is missing files.")
+            folder = {}
+            for file in files:
+                blobs.append(_ticket_blob(ticket_id, file.artifact, declared[file.path]))
+                folder[file.path] = str(file.artifact.uuid)
+            inputs.append({"layout": "hf_folder", "sha256": checkpoint.sha256, "files": folder})
+            continue
         artifact = checkpoint.artifact
         if artifact is None:
             raise InvalidState(f"Checkpoint '{checkpoint.name}' has no file.")
-        data_key = data_key_open(
-            key_version=artifact.key_version,
-            wrapped=bytes(artifact.wrapped_data_key),
-            object_id=artifact_object_id(artifact_uuid=artifact.uuid),
-        )
-        sealed = seal(keys.fleet_public_key(), data_key, _blob_ad(ticket_id, artifact))
-        blobs.append(
-            TicketBlob(
-                location=str(artifact.uuid),
-                sha256=checkpoint.sha256,
-                size=artifact.size,
-                sealed_data_key=base64.urlsafe_b64encode(sealed).decode(),
-                associated_data=base64.urlsafe_b64encode(artifact.associated_data()).decode(),
-            )
-        )
-        labels.append(checkpoint.name if checkpoint.position is None else f"{checkpoint.position}")
+        blobs.append(_ticket_blob(ticket_id, artifact, checkpoint.sha256))
+        inputs.append({"layout": "file", "sha256": checkpoint.sha256, "files": {"": str(artifact.uuid)}})
     now = time.time()
     ticket = JobTicket(
         ticket_id=ticket_id,
@@ -65,7 +87,12 @@ def analysis_ticket(request: AnalysisRequest) -> str:
         fleet_id=settings.WORKER_FLEET_ID,
         issued_at=now,
         expires_at=now + settings.JOB_TICKET_SECONDS,
-        extra={"spec": request.checkpoint.spec, "dataset": request.dataset, "labels": labels},
+        extra={
+            "spec": request.checkpoint.spec,
+            "dataset": request.dataset,
+            "labels": labels,
+            "inputs": inputs,
+        },
     )
     AnalysisRequest.objects.filter(pk=request.pk).update(ticket_id=ticket_id, dispatched_at=timezone.now())
     return sign_ticket(ticket, keys.platform_signing_key()).decode()

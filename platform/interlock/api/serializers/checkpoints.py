@@ -19,6 +19,13 @@ class CheckpointApprovalSerializer(serializers.Serializer):
     sha256 = serializers.CharField(help_text="The manifest hash the approval is bound to.")
 
 
+class CheckpointFileSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="The file's name in the Hugging Face folder.")
+    sha256 = serializers.CharField(help_text="The SHA-256 declared at registration.")
+    size = serializers.IntegerField()
+    uploaded = serializers.BooleanField(help_text="Arrived with the declared hash and size.")
+
+
 class CheckpointSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="uuid")
     name = serializers.CharField()
@@ -30,12 +37,20 @@ class CheckpointSerializer(serializers.Serializer):
     state = serializers.CharField()
     sha256 = serializers.SerializerMethodField()
     artifact = serializers.UUIDField(source="artifact.uuid", allow_null=True)
+    layout = serializers.CharField(help_text="file (one safetensors file) or hf_folder (several files).")
+    files = serializers.SerializerMethodField()
     approval = serializers.SerializerMethodField()
     allowed_kinds = serializers.SerializerMethodField()
 
     def get_sha256(self, checkpoint: Checkpoint) -> str | None:
-        """Null until the file is uploaded and hashed."""
+        """Null until the file (every file of a folder) is uploaded and hashed; a folder's is its
+        manifest hash."""
         return checkpoint.sha256 or None
+
+    @extend_schema_field(CheckpointFileSerializer(many=True))
+    def get_files(self, checkpoint: Checkpoint) -> list[dict[str, object]]:
+        """A folder's declared files, each marked once uploaded; empty for a single file."""
+        return CheckpointFileSerializer(selectors.checkpoint_files(checkpoint), many=True).data
 
     @extend_schema_field(CheckpointApprovalSerializer(allow_null=True))
     def get_approval(self, checkpoint: Checkpoint) -> dict[str, object] | None:
@@ -109,6 +124,11 @@ class RegisterInput(StrictSerializer):
     hazard_tier = serializers.IntegerField(min_value=0, max_value=3, default=0)
     series = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     position = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+    files = serializers.JSONField(
+        required=False,
+        default=None,
+        help_text="For a Hugging Face folder (family hf_causal_lm): [{path, sha256, size}] of every file.",
+    )
 
 
 class ApproveInput(StrictSerializer):
