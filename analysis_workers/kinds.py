@@ -10,12 +10,14 @@ level is ≤ n.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from analysis_workers.params import check_schema
 from analysis_workers.params import validate_params as validate_schema
 from analysis_workers.sampler_config import SamplerConfig
+from analysis_workers.specs import validate_spec
 
 SEED = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0, "description": "random seed"}
 
@@ -125,7 +127,7 @@ _KINDS = (
         access_level=3,
         params_schema=SGLD_SCHEMA,
         runner="analysis_workers.runners.llc:run",
-        families=("deep_linear", "mlp", "transformer"),
+        families=("deep_linear", "mlp", "transformer", "hf_causal_lm"),
         datasets=("regression", *TOKEN_DATASETS),
         plots=("loss_trace",),
     ),
@@ -137,7 +139,7 @@ _KINDS = (
         access_level=3,
         params_schema=SGLD_SCHEMA,
         runner="analysis_workers.runners.llc:run_trajectory",
-        families=("deep_linear", "mlp", "transformer"),
+        families=("deep_linear", "mlp", "transformer", "hf_causal_lm"),
         datasets=("regression", *TOKEN_DATASETS),
         series=True,
         plots=("llc_trajectory",),
@@ -288,10 +290,65 @@ def validate_params(kind_name: str, params: object) -> dict[str, Any]:
     return validate_schema(kind.params_schema, params)
 
 
-def check_inputs(kind_name: str, *, family: str, dataset: str) -> None:
-    """ValueError unless the kind runs on this architecture family and built-in dataset."""
+class InputMismatch(ValueError):
+    """A request whose kind or dataset does not fit the checkpoint; `field` names which input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def token_limits(spec: object) -> tuple[int, int] | None:
+    """(vocabulary size, context length) of a language-model spec; None for other families.
+
+    Read from the validated config, so the platform checks a request against the model without
+    torch: the zoo transformer's `d_vocab`/`n_ctx`, or a Hugging Face config's vocabulary and
+    positions (`analysis_workers.specs.hf`)."""
+    validated = validate_spec(spec)
+    if validated.family.name == "transformer":
+        return int(validated.config.d_vocab), int(validated.config.n_ctx)
+    if validated.family.name == "hf_causal_lm":
+        architecture = validated.config.architecture
+        return int(architecture.d_vocab), int(architecture.n_ctx)
+    return None
+
+
+def check_inputs(kind_name: str, *, spec: object, dataset: str, dataset_params: Mapping[str, Any]) -> None:
+    """InputMismatch naming the input and the mismatch unless the kind runs on this architecture and the dataset
+    fits the model: regression data for models with a vector input, token data for language
+    models whose vocabulary holds every token id and whose context holds every sequence
+    (modular addition's p + 1 tokens [a, b, =], or the induction sequences' vocabulary and length)."""
     kind = registry()[kind_name]
+    family = validate_spec(spec).family.name
     if family not in kind.families:
-        raise ValueError(f"{kind_name} runs on {', '.join(kind.families)} checkpoints, not {family}")
+        raise InputMismatch(
+            "kind", f"{kind_name} runs on {', '.join(kind.families)} checkpoints, not {family}"
+        )
     if dataset not in kind.datasets:
-        raise ValueError(f"{kind_name} takes the dataset {' or '.join(kind.datasets)}, not {dataset}")
+        raise InputMismatch(
+            "dataset", f"{kind_name} takes the dataset {' or '.join(kind.datasets)}, not {dataset}"
+        )
+    limits = token_limits(spec)
+    if dataset == "regression":
+        if limits is not None:
+            raise InputMismatch(
+                "dataset", f"regression data needs a model with a vector input, not a {family} language model"
+            )
+        return
+    if limits is None:
+        raise InputMismatch("dataset", f"{dataset} is token data; a {family} model takes vectors")
+    vocab, context = limits
+    if dataset == "modular_addition":
+        tokens, length = int(dataset_params["p"]) + 1, 3
+        what = f"modular addition with p = {dataset_params['p']} uses {tokens} token ids (0…p, '=' = p)"
+    elif dataset == "induction_sequences":
+        tokens, length = int(dataset_params["vocab_size"]), int(dataset_params["seq_len"])
+        what = f"the induction sequences use {tokens} token ids"
+    else:
+        return
+    if tokens > vocab:
+        raise InputMismatch("dataset", f"{what}, but the model's vocabulary has {vocab}")
+    if length > context:
+        raise InputMismatch(
+            "dataset", f"the sequences are {length} tokens long, but the model's context holds {context}"
+        )

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis_workers.datasets import registry as dataset_registry
-from analysis_workers.kinds import check_inputs, registry, validate_params
+from analysis_workers.kinds import InputMismatch, check_inputs, registry, validate_params
 from analysis_workers.params import validate_params as validate_schema
 from interlock.access import Action, can
 from interlock.access.principal import Principal
@@ -88,10 +88,12 @@ def analysis_request_create(
     clean_dataset = _dataset(dataset)
     queue = _queue_for(device)
     try:
-        check_inputs(kind, family=str(checkpoint.spec.get("family")), dataset=clean_dataset["name"])
-    except ValueError as problem:
+        check_inputs(
+            kind, spec=checkpoint.spec, dataset=clean_dataset["name"], dataset_params=clean_dataset["params"]
+        )
+    except InputMismatch as problem:
         raise ApplicationError(
-            "This analysis does not fit the checkpoint.", {"kind": [str(problem)]}
+            "This analysis does not fit the checkpoint.", {problem.field: [str(problem)]}
         ) from None
     inputs = analysis_series_inputs(checkpoint) if analysis_kind.series else [checkpoint]
     approvals = []
