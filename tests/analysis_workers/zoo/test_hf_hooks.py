@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
 
-from analysis_workers.llc import component_masks
+from analysis_workers.llc import component_masks, estimate_llc
 from analysis_workers.llc.restriction import select_weights
+from analysis_workers.sampler_config import SamplerConfig
 from analysis_workers.zoo.hf_hooked import HookedCausalLM, wrap_causal_lm
 from analysis_workers.zoo.transformer import HookPoint
 from tests.analysis_workers.hf_models import (
@@ -379,3 +382,26 @@ def test_components_that_share_a_parameter_are_combined() -> None:
     llama = tiny_hooked("llama")
     both = component_masks(llama, ["l0h0", "l0h1"])
     assert all(torch.equal(both[name], mask) for name, mask in component_masks(llama, ["l0g0"]).items())
+
+
+def test_a_restricted_llc_runs_on_a_wrapped_model_and_samples_only_the_group() -> None:
+    model = tiny_hooked("llama")
+    tokens = torch.randint(0, 23, (48, 8), generator=torch.Generator().manual_seed(3))
+
+    def next_token_loss(logits: Tensor, targets: Tensor) -> Tensor:
+        return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), targets[:, 1:].reshape(-1))
+
+    masks = component_masks(model, ["l1g1"])
+    estimate = estimate_llc(
+        model,
+        (tokens, tokens),
+        next_token_loss,
+        SamplerConfig(num_chains=2, num_draws=10, num_burnin=0, batch_size=16),
+        weight_masks=masks,
+        emit_warnings=False,
+    )
+    assert estimate.diagnostics["sampled_parameters"] == sum(int(mask.sum()) for mask in masks.values())
+    assert (
+        estimate.diagnostics["sampled_parameters"] == 2 * 4 * 16 * 2 + 2 * 4 * 16
+    )  # q+o of 2 heads, k+v of 1
+    assert math.isfinite(estimate.mean)
