@@ -38,9 +38,10 @@ by what transformers computes:
 * `ln_final.hook_scale` is derived from the final norm's input (LayerNorm: sqrt(var + ε);
   RMSNorm: sqrt(mean x² + ε)), read-only.
 
-The wrapper keeps the model in eval mode (GPT-2 configs carry dropout 0.1) and needs the eager
-attention implementation, the only one that returns the probabilities; `wrap_causal_lm`
-switches to it.
+The wrapper puts the model in eval mode (GPT-2 configs carry dropout 0.1; `train()` would turn
+it back on) and needs the eager attention implementation, the only one that returns the
+probabilities; `wrap_causal_lm` switches to it. Tokens are unpadded prompts of equal length
+(no attention mask), as everywhere in `interp`.
 """
 
 from __future__ import annotations
@@ -294,11 +295,19 @@ class HookedCausalLM(nn.Module):
         """Fail at wrap time, not mid-analysis, when a module is missing or of the wrong kind."""
         a = self.adapter
         projection = Conv1D if a.conv1d else nn.Linear
-        blocks = self.hf.get_submodule(a.blocks)
+        try:
+            blocks = self.hf.get_submodule(a.blocks)
+            for path in (a.embed, a.final_norm, a.lm_head, *((a.pos_embed,) if a.pos_embed else ())):
+                self.hf.get_submodule(path)
+            if isinstance(blocks, nn.ModuleList) and len(blocks):
+                for path in (a.attn, a.ln2, a.mlp, *a.qkv, a.o_proj, a.mlp_pre, a.mlp_out):
+                    blocks[0].get_submodule(path)
+        except AttributeError as error:
+            raise ValueError(
+                f"this {type(self.hf).__name__} does not have the expected modules: {error}"
+            ) from error
         if not isinstance(blocks, nn.ModuleList) or len(blocks) == 0:
             raise ValueError(f"{a.blocks} is not a non-empty list of decoder blocks")
-        for path in (a.embed, a.final_norm, a.lm_head, *((a.pos_embed,) if a.pos_embed else ())):
-            self.hf.get_submodule(path)
         for path in (*a.qkv, a.o_proj, a.mlp_pre, a.mlp_out):
             module = self.block(0).get_submodule(path)
             if not isinstance(module, projection):

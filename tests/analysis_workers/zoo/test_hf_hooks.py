@@ -190,6 +190,10 @@ def test_wrapping_switches_to_eager_attention_and_refuses_unsupported_models() -
         wrap_causal_lm(nn.Linear(2, 2))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="n_ctx"):
         model(torch.zeros(1, 17, dtype=torch.long))
+    without_final_norm = tiny_hf_model("gpt2")
+    delattr(without_final_norm.get_submodule("transformer"), "ln_f")
+    with pytest.raises(ValueError, match="expected modules"):
+        wrap_causal_lm(without_final_norm)
 
 
 def tiny_hf_model_of_type(model_type: str) -> PreTrainedModel:
