@@ -1,4 +1,6 @@
-"""Mechanistic-interpretability analyses on `analysis_workers.zoo.transformer.Transformer` (pure PyTorch).
+"""Mechanistic-interpretability analyses on `analysis_workers.zoo.transformer.Transformer` (pure PyTorch)
+and on Hugging Face causal LMs wrapped by `analysis_workers.zoo.hf_hooked.wrap_causal_lm` (same hook
+names; `interp.readout.HookedModel`). `grokking_progress` is for the zoo transformer only.
 
 Each analysis returns an `AnalysisReport`: JSON-serialisable metrics and named
 matplotlib figures (Agg canvas, outside pyplot). Hooks live only inside the model's

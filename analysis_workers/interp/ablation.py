@@ -36,10 +36,15 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from analysis_workers.interp.readout import final_resid_name, unembed_residual
+from analysis_workers.interp.readout import (
+    HookedModel,
+    final_resid_name,
+    head_output_weights,
+    unembed_residual,
+)
 from analysis_workers.interp.report import AnalysisReport, head_label, new_figure
 from analysis_workers.interp.task import TokenTask
-from analysis_workers.zoo.transformer import HookPoint, Transformer
+from analysis_workers.zoo.transformer import HookPoint
 
 AblationMethod = Literal["zero", "mean"]
 ABLATION_METHODS = ("zero", "mean")
@@ -75,7 +80,7 @@ def ablate_neuron_hook(layer_post: Tensor, method: AblationMethod, neuron: int) 
 # ------------------------------------------------------------------------------- analyses
 
 
-def head_ablation(model: Transformer, task: TokenTask, *, method: AblationMethod = "zero") -> AnalysisReport:
+def head_ablation(model: HookedModel, task: TokenTask, *, method: AblationMethod = "zero") -> AnalysisReport:
     """Total effect, direct effect and self-repair of ablating each attention head (see module doc)."""
     _check_method(method)
     cfg = model.config
@@ -93,13 +98,12 @@ def head_ablation(model: Transformer, task: TokenTask, *, method: AblationMethod
         direct = torch.zeros(cfg.n_layers, cfg.n_heads)
         for layer in range(cfg.n_layers):
             z = cache[f"blocks.{layer}.attn.hook_z"]  # [batch, pos, head, d_head]
+            w_o = head_output_weights(model, layer)  # [head, d_head, d_model]
             for head in range(cfg.n_heads):
                 hook = ablate_head_hook(z, method, head)
                 ablated_logits = model.run_with_hooks(task.tokens, [(f"blocks.{layer}.attn.hook_z", hook)])
                 total[layer, head] = task.loss(ablated_logits).item() - clean_loss
-                delta = (ablated_value(z[:, :, head], method) - z[:, :, head]) @ model.block(layer).attn.W_O[
-                    head
-                ]
+                delta = (ablated_value(z[:, :, head], method) - z[:, :, head]) @ w_o[head]
                 direct_logits = unembed_residual(model, cache[final_name] + delta, scale=scale)
                 direct[layer, head] = task.loss(direct_logits).item() - clean_loss
     self_repair = direct - total
@@ -133,7 +137,7 @@ def head_ablation(model: Transformer, task: TokenTask, *, method: AblationMethod
 
 
 def neuron_ablation(
-    model: Transformer,
+    model: HookedModel,
     task: TokenTask,
     *,
     method: AblationMethod = "zero",

@@ -28,8 +28,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from analysis_workers.interp.readout import HookedModel
 from analysis_workers.interp.report import AnalysisReport, head_label, new_figure
-from analysis_workers.zoo.transformer import Transformer
 
 HEAD_KINDS = ("previous_token", "duplicate_token", "induction", "first_token")
 
@@ -55,7 +55,7 @@ def detection_patterns(tokens: Tensor) -> dict[str, Tensor]:
     }
 
 
-def attention_patterns(model: Transformer, tokens: Tensor) -> Tensor:
+def attention_patterns(model: HookedModel, tokens: Tensor) -> Tensor:
     """Every head's pattern, stacked: [layer, batch, head, query_pos, key_pos]."""
     with torch.inference_mode():
         _, cache = model.run_with_cache(tokens, names_filter=lambda name: name.endswith("attn.hook_pattern"))
@@ -83,7 +83,7 @@ def head_scores(
 
 
 def attention_summary(
-    model: Transformer,
+    model: HookedModel,
     tokens: Tensor,
     *,
     heatmap_prompts: Sequence[int] = (0,),

@@ -19,20 +19,19 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from analysis_workers.interp.readout import unembed_residual
+from analysis_workers.interp.readout import HookedModel, unembed_residual
 from analysis_workers.interp.report import AnalysisReport, new_figure
 from analysis_workers.interp.task import TokenTask
-from analysis_workers.zoo.transformer import Transformer
 
 
-def stage_names(model: Transformer) -> list[str]:
+def stage_names(model: HookedModel) -> list[str]:
     """Hook names of the residual stream at stages 0 … n_layers."""
     return ["blocks.0.hook_resid_pre"] + [
         f"blocks.{layer}.hook_resid_post" for layer in range(model.config.n_layers)
     ]
 
 
-def logit_lens(model: Transformer, task: TokenTask) -> AnalysisReport:
+def logit_lens(model: HookedModel, task: TokenTask) -> AnalysisReport:
     names = stage_names(model)
     with torch.inference_mode():
         _, cache = model.run_with_cache(task.tokens, names_filter=names)

@@ -36,8 +36,9 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from analysis_workers.interp.ablation import replace_slice
+from analysis_workers.interp.readout import HookedModel
 from analysis_workers.interp.report import AnalysisReport, head_label, new_figure
-from analysis_workers.zoo.transformer import HookPoint, Transformer
+from analysis_workers.zoo.transformer import HookPoint
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,11 @@ class PatchingPair:
         return (right - wrong).mean()
 
 
-def _resid_names(model: Transformer) -> list[str]:
+def _resid_names(model: HookedModel) -> list[str]:
     return [f"blocks.{layer}.hook_resid_pre" for layer in range(model.config.n_layers)]
 
 
-def _z_names(model: Transformer) -> list[str]:
+def _z_names(model: HookedModel) -> list[str]:
     return [f"blocks.{layer}.attn.hook_z" for layer in range(model.config.n_layers)]
 
 
@@ -80,7 +81,7 @@ def patch_position(activation: Tensor, hook: HookPoint, *, position: int, value:
     return patched
 
 
-def activation_patching(model: Transformer, pair: PatchingPair) -> dict[str, Tensor | float]:
+def activation_patching(model: HookedModel, pair: PatchingPair) -> dict[str, Tensor | float]:
     """Exact patching: "resid" [layer, pos] and "heads" [layer, head] shares, LD_clean, LD_corr."""
     cfg = model.config
     wanted = set(_resid_names(model)) | set(_z_names(model))
@@ -105,7 +106,7 @@ def activation_patching(model: Transformer, pair: PatchingPair) -> dict[str, Ten
     return {"resid": resid, "heads": heads, "ld_clean": ld_clean, "ld_corrupted": ld_corr}
 
 
-def attribution_patching(model: Transformer, pair: PatchingPair) -> dict[str, Tensor | float]:
+def attribution_patching(model: HookedModel, pair: PatchingPair) -> dict[str, Tensor | float]:
     """First-order approximation of `activation_patching` from one backward pass on the corrupted run."""
     wanted = set(_resid_names(model)) | set(_z_names(model))
     with torch.inference_mode():
@@ -135,7 +136,7 @@ def attribution_patching(model: Transformer, pair: PatchingPair) -> dict[str, Te
     return {"resid": resid / gap, "heads": heads / gap, "ld_clean": ld_clean, "ld_corrupted": ld_corr}
 
 
-def patching_analysis(model: Transformer, pair: PatchingPair) -> AnalysisReport:
+def patching_analysis(model: HookedModel, pair: PatchingPair) -> AnalysisReport:
     """Exact and attribution patching, their agreement, and three figures."""
     exact = activation_patching(model, pair)
     approx = attribution_patching(model, pair)

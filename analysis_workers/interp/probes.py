@@ -23,8 +23,8 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from analysis_workers.interp.logit_lens import stage_names
+from analysis_workers.interp.readout import HookedModel
 from analysis_workers.interp.report import AnalysisReport, new_figure
-from analysis_workers.zoo.transformer import Transformer
 
 
 def fit_probe(
@@ -58,7 +58,7 @@ def probe_accuracy(
 
 
 def linear_probes(
-    model: Transformer,
+    model: HookedModel,
     tokens: Tensor,
     labels: Tensor,
     *,

@@ -2,7 +2,7 @@
 calibration, restricted LLCs and LLC trajectories over checkpoints."""
 
 from analysis_workers.llc.calibration import CalibrationResult, calibrate
-from analysis_workers.llc.restriction import head_mask
+from analysis_workers.llc.restriction import component_masks, head_mask, parse_component
 from analysis_workers.llc.sampler import LLCDivergenceError, LLCEstimate, LLCWarning, estimate_llc
 from analysis_workers.llc.trajectory import CheckpointLLC, llc_over_checkpoints
 
@@ -13,7 +13,9 @@ __all__ = [
     "LLCEstimate",
     "LLCWarning",
     "calibrate",
+    "component_masks",
     "estimate_llc",
     "head_mask",
     "llc_over_checkpoints",
+    "parse_component",
 ]

@@ -6,17 +6,35 @@ and specialization of attention heads via the refined local learning coefficient
   the learning coefficient of u ↦ L_n(u, v*) at u*.
 * **Data-restricted (data-refined) LLC.** Replace the dataset by a subset D' of n' samples: both
   the posterior and L_n(w*) use D', and the default nβ becomes n' / log n'.
+
+Components (`component_masks`) name the weights of a transformer the way devinterp does, and
+resolve to exact element masks on the zoo transformer and on wrapped Hugging Face causal LMs:
+
+    l{L}h{H}    head H of layer L: its rows/columns of Q, K, V (with their biases) and of O
+                (grouped-query attention: the K/V head it reads, shared with its group)
+    l{L}g{G}    key/value group G of layer L (llama, qwen2, mistral): the query heads
+                G·r … G·r + r − 1 (r = n_heads / n_kv_heads) and K/V head G
+    l{L} attn   every parameter of layer L's attention (O's bias included)
+    l{L} mlp    every parameter of layer L's MLP
+    embed, pos_embed, unembed   the token embedding, learned positions, the unembedding
+
+Norm weights belong to no component. With tied embeddings `embed` and `unembed` are one parameter.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
+
+from analysis_workers.zoo.components import HeadAxis, LayerLayout, component_layout
+
+COMPONENT_GRAMMAR = "l{L}h{H}, l{L}g{G}, 'l{L} attn', 'l{L} mlp', embed, pos_embed, unembed"
 
 
 @dataclass(frozen=True)
@@ -145,3 +163,110 @@ def head_mask(
     view = [1] * len(shape)
     view[dim] = size
     return selected.view(view).expand(shape).clone()
+
+
+# ------------------------------------------------------------------------------ components
+
+ComponentKind = Literal["head", "group", "attn", "mlp", "embed", "pos_embed", "unembed"]
+_WHOLE_MODULES: dict[str, ComponentKind] = {"embed": "embed", "pos_embed": "pos_embed", "unembed": "unembed"}
+_LAYER_FORMS: tuple[tuple[re.Pattern[str], ComponentKind], ...] = (
+    (re.compile(r"l(\d+)h(\d+)"), "head"),
+    (re.compile(r"l(\d+)g(\d+)"), "group"),
+    (re.compile(r"l(\d+) attn()"), "attn"),
+    (re.compile(r"l(\d+) mlp()"), "mlp"),
+)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One parsed component: its kind, its layer (None for embed/pos_embed/unembed) and the
+    head or group index (None otherwise)."""
+
+    kind: ComponentKind
+    layer: int | None = None
+    index: int | None = None
+
+
+def parse_component(text: str) -> Component:
+    """`l0h1` → Component("head", 0, 1), `l2 mlp` → Component("mlp", 2), `embed` → Component("embed")."""
+    if text in _WHOLE_MODULES:
+        return Component(_WHOLE_MODULES[text])
+    for pattern, kind in _LAYER_FORMS:
+        found = pattern.fullmatch(text)
+        if found:
+            index = int(found.group(2)) if found.group(2) else None
+            return Component(kind, int(found.group(1)), index)
+    raise ValueError(f"{text!r} is not a component; the forms are {COMPONENT_GRAMMAR}")
+
+
+def component_masks(model: nn.Module, components: Sequence[str]) -> dict[str, torch.Tensor]:
+    """`weight_masks` for `estimate_llc` that sample exactly the named components' entries.
+
+    Keys are `model.named_parameters()` names (a tied parameter under its first name); the
+    masks of components that share a parameter are OR-ed. Works on the zoo transformer and on
+    `HookedCausalLM` (see `analysis_workers.zoo.components` for the head layouts).
+    """
+    if isinstance(components, str) or not components:
+        raise ValueError(f"components must be a non-empty list such as ['l0h1'] ({COMPONENT_GRAMMAR})")
+    layout = component_layout(model)
+    every_name = dict(model.named_parameters(remove_duplicate=False))
+    canonical = {id(parameter): name for name, parameter in model.named_parameters()}
+    masks: dict[str, torch.Tensor] = {}
+
+    def add(name: str, mask: torch.Tensor | None = None) -> None:
+        parameter = every_name[name]
+        key = canonical[id(parameter)]
+        mask = torch.ones(parameter.shape, dtype=torch.bool) if mask is None else mask
+        masks[key] = masks[key] | mask if key in masks else mask
+
+    def head_entries(axis: HeadAxis, head: int) -> torch.Tensor:
+        shape = every_name[axis.parameter].shape
+        return head_mask(shape, head=head, num_heads=axis.num_heads, dim=axis.dim, num_fused=axis.num_fused)
+
+    for text in components:
+        component = parse_component(text)
+        if component.layer is None:
+            names: tuple[str, ...] = getattr(layout, component.kind)
+            if not names:
+                raise ValueError(f"{text!r}: this model has no {component.kind.replace('_', ' ')}")
+            for name in names:
+                add(name)
+            continue
+        layer = _layer(layout.layers, component.layer, text)
+        if component.kind == "attn":
+            for name in layer.attn:
+                add(name)
+        elif component.kind == "mlp":
+            if not layer.mlp:
+                raise ValueError(f"{text!r}: layer {component.layer} has no MLP")
+            for name in layer.mlp:
+                add(name)
+        elif component.kind == "head":
+            head = _index(component.index, layer.n_heads, "head", text)
+            group_size = layer.n_heads // layer.n_kv_heads
+            for axis in layer.heads:
+                add(axis.parameter, head_entries(axis, head // group_size if axis.kv else head))
+        else:
+            if not layer.grouped:
+                raise ValueError(f"{text!r}: this model has no key/value groups; name heads (l{{L}}h{{H}})")
+            group = _index(component.index, layer.n_kv_heads, "key/value group", text)
+            group_size = layer.n_heads // layer.n_kv_heads
+            for axis in layer.heads:
+                heads = [group] if axis.kv else range(group * group_size, (group + 1) * group_size)
+                mask = torch.zeros(every_name[axis.parameter].shape, dtype=torch.bool)
+                for head in heads:
+                    mask |= head_entries(axis, head)
+                add(axis.parameter, mask)
+    return masks
+
+
+def _layer(layers: Sequence[LayerLayout], layer: int, text: str) -> LayerLayout:
+    if not 0 <= layer < len(layers):
+        raise ValueError(f"{text!r}: layer {layer} does not exist (n_layers={len(layers)})")
+    return layers[layer]
+
+
+def _index(index: int | None, count: int, what: str, text: str) -> int:
+    if index is None or not 0 <= index < count:
+        raise ValueError(f"{text!r}: {what} {index} does not exist (there are {count})")
+    return index

@@ -269,7 +269,7 @@ class Transformer(nn.Module):
 
     def hook_names(self, names_filter: NameFilter = None) -> list[str]:
         """Hook-point names in forward order that pass `names_filter` (all when None)."""
-        return [name for name in self.hook_dict if _matches(name, names_filter)]
+        return [name for name in self.hook_dict if matches_filter(name, names_filter)]
 
     @contextlib.contextmanager
     def hooks(self, fwd_hooks: Sequence[tuple[str | Callable[[str], bool], HookFn]] = ()) -> Iterator[None]:
@@ -319,7 +319,8 @@ class Transformer(nn.Module):
         return logits, cache
 
 
-def _matches(name: str, names_filter: NameFilter) -> bool:
+def matches_filter(name: str, names_filter: NameFilter) -> bool:
+    """Whether hook `name` passes `names_filter`: None (all), one name, a collection of names, or a predicate."""
     if names_filter is None:
         return True
     if isinstance(names_filter, str):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from analysis_workers.llc import estimate_llc, head_mask
-from analysis_workers.llc.restriction import restrict_data, select_weights
+from analysis_workers.llc import component_masks, estimate_llc, head_mask, parse_component
+from analysis_workers.llc.restriction import Component, restrict_data, select_weights
 from analysis_workers.sampler_config import SamplerConfig
+from analysis_workers.zoo.transformer import Transformer, TransformerConfig
 
 
 def mse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -93,3 +94,44 @@ def test_data_confined_to_a_subspace_lowers_a_regular_models_llc() -> None:
     )
     assert full.mean == pytest.approx(4.0, rel=0.25)
     assert confined.mean == pytest.approx(1.0, rel=0.35)
+
+
+def test_components_parse_in_devinterps_grammar() -> None:
+    assert parse_component("l0h1") == Component("head", 0, 1)
+    assert parse_component("l12g3") == Component("group", 12, 3)
+    assert parse_component("l2 attn") == Component("attn", 2)
+    assert parse_component("l2 mlp") == Component("mlp", 2)
+    assert parse_component("unembed") == Component("unembed")
+    for bad in ("l0 h1", "L0H1", "l0h", "attn", "l0  mlp", "embedding"):
+        with pytest.raises(ValueError, match="is not a component"):
+            parse_component(bad)
+
+
+def test_a_zoo_transformer_head_is_its_slice_of_every_per_head_weight() -> None:
+    config = TransformerConfig(d_vocab=11, n_ctx=8, d_model=16, n_heads=2, d_head=8, d_mlp=32, n_layers=2)
+    model = Transformer(config, generator=torch.Generator().manual_seed(0))
+    masks = component_masks(model, ["l1h1"])
+    per_head = ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V")
+    assert sorted(masks) == sorted(f"blocks.1.attn.{weight}" for weight in per_head)
+    for weight in per_head:
+        mask = masks[f"blocks.1.attn.{weight}"]
+        assert bool(mask[1].all()) and not bool(mask[0].any())
+    attn = component_masks(model, ["l0 attn"])
+    assert sorted(attn) == sorted([*(f"blocks.0.attn.{w}" for w in per_head), "blocks.0.attn.b_O"])
+    assert sorted(component_masks(model, ["embed", "pos_embed", "unembed"])) == [
+        "embed.W_E",
+        "pos_embed.W_pos",
+        "unembed.W_U",
+        "unembed.b_U",
+    ]
+    with pytest.raises(ValueError, match="no key/value groups"):
+        component_masks(model, ["l0g0"])
+    attn_only = Transformer(
+        TransformerConfig(
+            d_vocab=11, n_ctx=8, d_model=16, n_heads=2, d_head=8, d_mlp=0, n_layers=1, attn_only=True
+        )
+    )
+    with pytest.raises(ValueError, match="has no MLP"):
+        component_masks(attn_only, ["l0 mlp"])
+    with pytest.raises(ValueError, match="no known component layout"):
+        component_masks(torch.nn.Linear(2, 2), ["l0h0"])
