@@ -434,29 +434,47 @@ def _check_names(config: HFCausalLMConfig, shards: list[_Shard]) -> tuple[str, d
 
 
 def _load_weights(model: HFCausalLM, shards: list[_Shard], mapping: dict[str, str | None]) -> None:
-    tensors: dict[str, Tensor] = {}
-    for shard in shards:
-        start = 8 + header_length(shard.data)
-        for entry in shard.entries:
-            model_name = mapping[entry.name]
-            if model_name is None:
-                continue
-            tensor = _view(shard.data, start, entry)
-            if not bool(torch.isfinite(tensor).all()):
-                raise CheckpointError(f"tensor {entry.name!a} contains NaN or infinite values")
-            tensors[model_name] = tensor
-    for duplicate, canonical in tied_duplicates(model.hf).items():
-        if duplicate in tensors and canonical in tensors:
-            if not torch.equal(tensors[duplicate], tensors[canonical]):
-                raise CheckpointError(
-                    f"tied tensors {canonical!a} and {duplicate!a} differ in the checkpoint"
-                )
-        elif duplicate in tensors:
-            tensors[canonical] = tensors[duplicate]
-        else:
-            tensors[duplicate] = tensors[canonical]
+    """Copy each approved tensor into the model, one at a time, releasing the file's pages after each.
+
+    Tied names share one parameter: the first copy fills it, a second must be equal.
+    """
+    targets = model.hf.state_dict(keep_vars=True)  # the parameters and persistent buffers themselves
+    written: dict[int, str] = {}
     with torch.no_grad():
-        model.hf.load_state_dict(tensors, strict=True)
+        for shard in shards:
+            start = 8 + header_length(shard.data)
+            for entry in shard.entries:
+                model_name = mapping[entry.name]
+                if model_name is None:
+                    continue
+                source = _view(shard.data, start, entry)
+                if not bool(torch.isfinite(source).all()):
+                    raise CheckpointError(f"tensor {entry.name!a} contains NaN or infinite values")
+                target = targets[model_name]
+                if id(target) in written:
+                    if not torch.equal(target, source):
+                        raise CheckpointError(
+                            f"tied tensors {written[id(target)]!a} and {entry.name!a} differ in the checkpoint"
+                        )
+                else:
+                    target.copy_(source)
+                    written[id(target)] = entry.name
+                del source
+                _release(shard.data, start + entry.begin, entry.end - entry.begin)
+    unwritten = sorted(name for name, target in targets.items() if id(target) not in written)
+    if unwritten:  # `_check_names` rules this out; kept so a gap can never pass silently
+        raise CheckpointError(f"the checkpoint lacks tensors the architecture needs: {unwritten[0]!a}")
+
+
+def _release(data: bytes | mmap.mmap, offset: int, length: int) -> None:
+    """Drop a memory map's pages over a copied range, so the file is never resident beside the model.
+
+    The map is private and never written, so a later read would fault the same bytes back in.
+    """
+    if not isinstance(data, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED") or length == 0:
+        return
+    begin = offset - offset % mmap.PAGESIZE
+    data.madvise(mmap.MADV_DONTNEED, begin, offset + length - begin)
 
 
 def _view(data: bytes | mmap.mmap, start: int, entry: TensorEntry) -> Tensor:

@@ -121,6 +121,17 @@ def test_checkpoint_saved_by_transformers_loads_with_its_logits(
     assert model.hf.state_dict().keys() == reference.state_dict().keys()
 
 
+def test_weights_are_copied_out_of_the_memory_mapped_files(tmp_path: Path) -> None:
+    """Overwriting the shards in place after loading changes nothing: the model holds its own copy."""
+    spec, reference = _saved(tmp_path, "mistral", shard="8KB")
+    model = _load(spec, tmp_path)
+    for shard in tmp_path.glob("model-*.safetensors"):
+        with open(shard, "r+b") as handle:
+            handle.write(b"\0" * shard.stat().st_size)
+    for name, tensor in reference.state_dict().items():
+        assert torch.equal(model.hf.state_dict()[name], tensor), name
+
+
 def test_folder_may_be_given_as_a_string_and_single_file_as_bytes(tmp_path: Path) -> None:
     spec, reference = _saved(tmp_path, "llama")
     from_folder = _load(spec, str(tmp_path))
