@@ -16,6 +16,7 @@ from torch import nn
 
 from analysis_workers.specs import families
 from analysis_workers.zoo.deep_linear import build_deep_linear
+from analysis_workers.zoo.hf_causal_lm import build_hf_causal_lm
 from analysis_workers.zoo.mlp import build_mlp
 from analysis_workers.zoo.transformer import build_transformer
 
@@ -23,6 +24,7 @@ Builder = Callable[[Any, torch.Generator | None], nn.Module]
 
 BUILDERS: dict[str, Builder] = {
     "deep_linear": build_deep_linear,
+    "hf_causal_lm": build_hf_causal_lm,
     "mlp": build_mlp,
     "transformer": build_transformer,
 }

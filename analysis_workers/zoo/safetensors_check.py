@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import re
 import struct
 from dataclasses import dataclass
@@ -46,17 +47,21 @@ class TensorEntry:
     end: int
 
 
-def header_length(data: bytes) -> int:
+Data = bytes | mmap.mmap  # a whole file, in memory or memory-mapped
+
+
+def header_length(data: Data) -> int:
     """N from the 8-byte prefix (call only on data `validate_safetensors_header` accepted)."""
     (length,) = struct.unpack("<Q", data[:8])
     return int(length)
 
 
-def validate_safetensors_header(data: bytes, expected: ExpectedTensors | None = None) -> list[TensorEntry]:
+def validate_safetensors_header(data: Data, expected: ExpectedTensors | None = None) -> list[TensorEntry]:
     """The tensor entries if `data` is a well-formed safetensors file (matching `expected` if given).
 
     `expected` maps name → (shape, safetensors dtype name), as `zoo.expected_tensors` gives.
-    Pure: reads `data`, allocates nothing proportional to what the header claims.
+    Pure: reads `data`, allocates nothing proportional to what the header claims (a memory
+    map is read only where the header is).
     """
     header = _parse_header(data)
     data_size = len(data) - 8 - header_length(data)
@@ -72,14 +77,14 @@ def validate_safetensors_header(data: bytes, expected: ExpectedTensors | None = 
     return entries
 
 
-def _parse_header(data: bytes) -> dict[str, object]:
+def _parse_header(data: Data) -> dict[str, object]:
     if len(data) < 8:
         raise CheckpointError("not a safetensors file: shorter than the 8-byte header length")
-    if data[:2] == b"PK":
-        raise CheckpointError("not a safetensors file: a zip archive (torch.save format); convert it")
-    if data[:1] == b"\x80":
-        raise CheckpointError("not a safetensors file: a pickle; pickles are never loaded")
     length = header_length(data)
+    # A zip or pickle is named only once the bytes fail as safetensors: a valid header length can
+    # begin with the same byte as a pickle (0x80: a header of 128 + 256k bytes) or spell "PK".
+    if length > MAX_HEADER_BYTES or 8 + length > len(data):
+        _refuse_known_formats(data)
     if length > MAX_HEADER_BYTES:
         raise CheckpointError(
             f"header too large: it claims {length:,} bytes, the limit is {MAX_HEADER_BYTES:,}"
@@ -92,10 +97,19 @@ def _parse_header(data: bytes) -> dict[str, object]:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError):
         # ValueError covers JSONDecodeError and integers too long to convert.
+        _refuse_known_formats(data)
         raise CheckpointError("the header is not valid UTF-8 JSON") from None
     if not isinstance(header, dict):
         raise CheckpointError("the header must be a JSON object")
     return header
+
+
+def _refuse_known_formats(data: Data) -> None:
+    """Name the format of a file that is not safetensors, if it is a zip or a pickle."""
+    if data[:2] == b"PK":
+        raise CheckpointError("not a safetensors file: a zip archive (torch.save format); convert it")
+    if data[:1] == b"\x80":
+        raise CheckpointError("not a safetensors file: a pickle; pickles are never loaded")
 
 
 def _refuse_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:

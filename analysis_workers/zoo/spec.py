@@ -6,7 +6,9 @@ import torch
 from torch import nn
 
 from analysis_workers.specs import validate_spec
+from analysis_workers.specs.hf import FAMILY as HF_FAMILY
 from analysis_workers.zoo.builders import builder_for
+from analysis_workers.zoo.hf_causal_lm import expected_hf_tensors
 
 # Floating dtypes only: checkpoints carry weights, and the header allowlist is the same.
 SAFETENSORS_DTYPES: dict[torch.dtype, str] = {
@@ -26,9 +28,13 @@ def build(spec: object, *, generator: torch.Generator | None = None) -> nn.Modul
 def expected_tensors(spec: object) -> dict[str, tuple[tuple[int, ...], str]]:
     """name → (shape, safetensors dtype) of every tensor in the model's state dict.
 
-    Built on the meta device, so even a spec at the parameter cap costs no memory.
+    Built on the meta device, so even a spec at the parameter cap costs no memory. For
+    `hf_causal_lm` these are the Hugging Face checkpoint's names, each tied group once, in
+    float32 (a checkpoint may be stored in another floating dtype; see `load_checkpoint`).
     """
     validated = validate_spec(spec)
+    if validated.family.name == HF_FAMILY:
+        return expected_hf_tensors(validated.config)
     with torch.device("meta"):
         model = builder_for(validated.family.name)(validated.config, None)
     expected: dict[str, tuple[tuple[int, ...], str]] = {}

@@ -68,6 +68,22 @@ def test_torch_save_zip_is_refused(tmp_path: Path) -> None:
         zoo.load_checkpoint(SPEC, path.read_bytes())
 
 
+@pytest.mark.parametrize("low_bytes", [0x80, 0x4B50], ids=["pickle_byte", "zip_magic"])
+def test_header_length_that_spells_a_pickle_or_zip_magic_still_loads(low_bytes: int) -> None:
+    """A header of 128 + 256k bytes begins the file with 0x80 (a pickle's first byte), one of
+    19,280 + 65,536k bytes with "PK"; both are plain safetensors (padded with spaces, as allowed)."""
+    header, data = _header_of(_valid())
+    raw = json.dumps(header).encode()
+    period = 256 if low_bytes < 256 else 65536
+    length = low_bytes + period * -(-(len(raw) - low_bytes) // period)
+    blob = struct.pack("<Q", length) + raw + b" " * (length - len(raw)) + data
+    assert blob[:1] == b"\x80" or blob[:2] == b"PK"
+    model = zoo.load_checkpoint(SPEC, blob)
+    assert torch.equal(
+        model.state_dict()["0.weight"], zoo.load_checkpoint(SPEC, _valid()).state_dict()["0.weight"]
+    )
+
+
 def _mutate(kind: str) -> bytes:
     header, data = _header_of(_valid())
     first = next(k for k in header if k != "__metadata__")
