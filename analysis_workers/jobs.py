@@ -243,6 +243,30 @@ def _fetch_inputs(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -
     return sources
 
 
+_HALF_PRECISION = ("float16", "bfloat16")
+
+
+def _check_memory(spec: Any, params: dict[str, Any], dataset: dict[str, Any], *, models: int) -> None:
+    """CheckpointError with the figure and the budget when the job would not fit this worker
+    (estimated from the spec and the params alone, before anything is fetched or loaded)."""
+    from analysis_workers import zoo
+
+    config = spec.family.config_to_dict(spec.config)
+    dtype = str(config.get("torch_dtype") or config.get("dtype") or "float32")
+    dataset_params = dataset.get("params") or {}
+    seq_len = int(dataset_params.get("seq_len") or (3 if dataset.get("name") == "modular_addition" else 1))
+    batch = params.get("batch_size") or params.get("max_prompts") or params.get("probe_size") or 1
+    zoo.check_memory_budget(
+        spec,
+        dtype_bytes=2 if dtype in _HALF_PRECISION else 4,
+        num_chains=int(params.get("num_chains", 1)),
+        batch_size=int(batch),
+        seq_len=seq_len,
+        models=models,
+        budget_bytes=zoo.worker_memory_budget_bytes(),
+    )
+
+
 def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dict[str, Any]:
     kind = registry().get(ticket.kind)
     if kind is None:
@@ -251,17 +275,24 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
         params = validate_params(ticket.kind, ticket.params)
     except ValueError as problem:
         raise AnalysisInputError(str(problem)) from None
-    if not ticket.blobs or (len(ticket.blobs) > 1 and not kind.series):
+    checkpoints = len(ticket.extra.get("inputs") or ticket.blobs)  # a folder is one checkpoint of many blobs
+    if not ticket.blobs or (checkpoints > 1 and not kind.series):
         raise AnalysisInputError(
             f"{ticket.kind} takes {'a series of' if kind.series else 'one'} checkpoint(s)"
         )
-    # Every blob is verified before any of them is loaded.
-    sources = _fetch_inputs(ticket, link, config)
     from analysis_workers import datasets, zoo
     from analysis_workers.runners.inputs import JobInputs
 
     try:
         spec = zoo.validate_spec(ticket.extra["spec"])
+        _check_memory(
+            spec, params, ticket.extra["dataset"], models=len(ticket.extra.get("inputs") or ticket.blobs)
+        )
+    except zoo.CheckpointError as problem:
+        raise AnalysisInputError(f"the job was refused before loading: {problem}") from None
+    # Every blob is verified before any of them is loaded.
+    sources = _fetch_inputs(ticket, link, config)
+    try:
         models = [zoo.load_checkpoint(spec, source) for source in sources]
     except zoo.CheckpointError as problem:
         raise AnalysisInputError(f"the checkpoint was refused: {problem}") from None

@@ -1,4 +1,5 @@
-"""The interpretability kinds on the zoo's transformer: thin adapters from a job to `interp`."""
+"""The interpretability kinds on language models — the zoo's transformer, or a Hugging Face causal LM
+through its hook layer (`zoo.hf_hooked`) — thin adapters from a job to `interp`."""
 
 from __future__ import annotations
 
@@ -13,15 +14,26 @@ from analysis_workers.interp import (
     logit_lens,
     patching_analysis,
 )
+from analysis_workers.interp.readout import HookedModel
 from analysis_workers.interp.report import AnalysisReport
 from analysis_workers.runners.inputs import JobInputs, token_task
+from analysis_workers.zoo.hf_hooked import HookedCausalLM
 from analysis_workers.zoo.transformer import Transformer
 
 
-def _transformer(inputs: JobInputs) -> Transformer:
+def _transformer(inputs: JobInputs) -> HookedModel:
+    """The model with hook points: the zoo transformer, or a Hugging Face causal LM."""
+    model = inputs.model
+    if not isinstance(model, Transformer | HookedCausalLM):
+        raise ValueError("this analysis runs on language-model checkpoints only")
+    return model
+
+
+def _zoo_transformer(inputs: JobInputs) -> Transformer:
+    """Grokking's Fourier measures read the zoo transformer's own weight matrices."""
     model = inputs.model
     if not isinstance(model, Transformer):
-        raise ValueError("this analysis runs on transformer checkpoints only")
+        raise ValueError("this analysis runs on the zoo's transformer checkpoints only")
     return model
 
 
@@ -44,7 +56,7 @@ def run_logit_lens(inputs: JobInputs) -> AnalysisReport:
 
 
 def run_grokking(inputs: JobInputs) -> AnalysisReport:
-    model = _transformer(inputs)
+    model = _zoo_transformer(inputs)
     extras = inputs.dataset.extras
     checkpoints = [(index, series_model.state_dict()) for index, series_model in enumerate(inputs.models)]
     inputs.progress(0.1)

@@ -6,7 +6,8 @@ The estimate is deliberately simple and on the generous side; for P parameters s
 b bytes each, C chains, a batch of B sequences of T tokens, L layers of width d with H heads
 and a vocabulary of V:
 
-    weights      P · b                                  the loaded model
+    weights      M · P · b                              the loaded model(s): M checkpoints held at
+                                                        once (a series kind loads its whole series)
     sampler      C · 6 · P · b                          per chain: θ, the per-parameter gradients
                                                         and their concatenation, the noise, the
                                                         displacement θ − θ* and the update
@@ -50,21 +51,27 @@ class _Shape:
 
 
 def estimate_job_memory(
-    arch_or_spec: object, *, dtype_bytes: int, num_chains: int, batch_size: int, seq_len: int
+    arch_or_spec: object, *, dtype_bytes: int, num_chains: int, batch_size: int, seq_len: int, models: int = 1
 ) -> int:
-    """Bytes a job on this model is expected to need at its peak (see the module docstring).
+    """Bytes a job on this model is expected to need at its peak (see the module docstring);
+    `models` checkpoints held at once (a series kind loads every checkpoint of the series).
 
     `arch_or_spec` is an `HFArchitecture`, a validated `ArchitectureSpec` or a spec dict
     (validated here, so a spec over the parameter cap is refused before any arithmetic).
     """
-    for name, value in (("num_chains", num_chains), ("batch_size", batch_size), ("seq_len", seq_len)):
+    for name, value in (
+        ("num_chains", num_chains),
+        ("batch_size", batch_size),
+        ("seq_len", seq_len),
+        ("models", models),
+    ):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if dtype_bytes not in (1, 2, 4, 8):
         raise ValueError(f"dtype_bytes must be 1, 2, 4 or 8, got {dtype_bytes!r}")
     shape = _shape_of(arch_or_spec)
     tokens = num_chains * batch_size * seq_len
-    weights = shape.parameters
+    weights = models * shape.parameters
     sampler = num_chains * SGLD_COPIES_PER_CHAIN * shape.parameters
     activations = tokens * (ACTIVATION_FACTOR * shape.n_layers * shape.d_model + LOGIT_FACTOR * shape.d_vocab)
     attention = (
@@ -95,11 +102,17 @@ def check_memory_budget(
     num_chains: int,
     batch_size: int,
     seq_len: int,
+    models: int = 1,
     budget_bytes: int | None = None,
 ) -> int:
     """The estimate, if it fits `budget_bytes` (default: `worker_memory_budget_bytes()`); CheckpointError otherwise."""
     needed = estimate_job_memory(
-        arch_or_spec, dtype_bytes=dtype_bytes, num_chains=num_chains, batch_size=batch_size, seq_len=seq_len
+        arch_or_spec,
+        dtype_bytes=dtype_bytes,
+        num_chains=num_chains,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        models=models,
     )
     budget = worker_memory_budget_bytes() if budget_bytes is None else budget_bytes
     if needed > budget:

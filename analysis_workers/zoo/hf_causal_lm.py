@@ -6,10 +6,11 @@ model by transformers' own classes only: `AutoConfig.for_model(model_type, **con
 transformers is imported), never remote code, never `from_pretrained`: the weights come from
 our own safetensors reader, after every check in `load_hf_checkpoint` has passed.
 
-`HFCausalLM` wraps the transformers model minimally: `model.hf` is the transformers model (in
-eval mode, eager attention so attention patterns exist), `model.config` the `HFArchitecture`,
-and `model(input_ids)` returns the logits tensor (batch, seq, vocab). `model.hf.state_dict()`
-names are the checkpoint's tensor names.
+`HFCausalLM` is the transformers model with the zoo's hook points (`zoo.hf_hooked.HookedCausalLM`):
+`model.hf` is the transformers model (in eval mode, eager attention so attention patterns exist),
+`model.architecture` the `HFArchitecture`, `model.config` the hook layer's sizes, and
+`model(input_ids)` returns the logits tensor (batch, seq, vocab). `model.hf.state_dict()` names
+are the checkpoint's tensor names.
 
 A checkpoint is one safetensors file (bytes) or a folder in Hugging Face layout (`config.json`
 plus `model.safetensors`, or shards listed by `model.safetensors.index.json`). Tied weights
@@ -44,6 +45,7 @@ from torch import Tensor, nn
 
 from analysis_workers.specs import CheckpointError
 from analysis_workers.specs.hf import HFArchitecture, HFCausalLMConfig
+from analysis_workers.zoo.hf_hooked import HookedCausalLM
 from analysis_workers.zoo.safetensors_check import (
     DTYPE_SIZES,
     TensorEntry,
@@ -74,20 +76,14 @@ _LEGACY_BUFFER = re.compile(
 ExpectedTensors = dict[str, tuple[tuple[int, ...], str]]
 
 
-class HFCausalLM(nn.Module):
-    """A transformers causal LM (`self.hf`) whose forward returns the logits tensor, not a dict."""
+class HFCausalLM(HookedCausalLM):
+    """A transformers causal LM (`self.hf`) with the zoo's hook points (`HookedCausalLM`): forward
+    returns the logits tensor, analyses address its activations by TransformerLens-style names,
+    and `architecture` holds the sizes the config.json declared (the checkpoint's contract)."""
 
-    def __init__(self, hf: PreTrainedModel, config: HFArchitecture) -> None:
-        super().__init__()
-        self.hf = hf
-        self.config = config
-        self.eval()
-
-    def forward(self, input_ids: Tensor) -> Tensor:
-        """Logits (batch, seq, vocab) for token ids (batch, seq)."""
-        output = self.hf(input_ids=input_ids, use_cache=False, return_dict=True)
-        logits: Tensor = output.logits
-        return logits
+    def __init__(self, hf: PreTrainedModel, architecture: HFArchitecture) -> None:
+        super().__init__(hf)
+        self.architecture = architecture
 
     def checkpoint_state_dict(self) -> dict[str, Tensor]:
         """The tensors a checkpoint of this model holds: `hf.state_dict()` without tied duplicates."""

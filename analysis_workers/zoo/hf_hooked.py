@@ -49,15 +49,26 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor, nn
-from transformers import PreTrainedModel
-from transformers.pytorch_utils import Conv1D
 
 from analysis_workers.zoo.components import ComponentLayout, HeadAxis, LayerLayout, parameters_under
 from analysis_workers.zoo.transformer import HookFn, HookPoint, NameFilter, matches_filter
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+
+def _conv1d() -> type[nn.Module]:
+    """transformers' Conv1D (gpt2's projections), imported on first use: importing the zoo must
+    not cost the seconds importing transformers takes."""
+    from transformers.pytorch_utils import Conv1D
+
+    conv: type[nn.Module] = Conv1D
+    return conv
+
 
 # ---------------------------------------------------------------------- adapters
 
@@ -185,8 +196,8 @@ class HookedConfig:
 
 
 def _in_features(module: nn.Module) -> int:
-    if isinstance(module, Conv1D):
-        return int(module.weight.shape[0])
+    if isinstance(module, _conv1d()):
+        return int(_weight(module).shape[0])  # Conv1D stores [in_features, out_features]
     if isinstance(module, nn.Linear):
         return module.in_features
     raise TypeError(f"expected a Linear or Conv1D projection, got {type(module).__name__}")
@@ -294,7 +305,7 @@ class HookedCausalLM(nn.Module):
     def _check_modules(self) -> None:
         """Fail at wrap time, not mid-analysis, when a module is missing or of the wrong kind."""
         a = self.adapter
-        projection = Conv1D if a.conv1d else nn.Linear
+        projection = _conv1d() if a.conv1d else nn.Linear
         try:
             blocks = self.hf.get_submodule(a.blocks)
             for path in (a.embed, a.final_norm, a.lm_head, *((a.pos_embed,) if a.pos_embed else ())):
@@ -548,6 +559,8 @@ def wrap_causal_lm(hf_model: PreTrainedModel) -> HookedCausalLM:
     Switches the model to eager attention (whose probabilities `hook_pattern` reads) and to
     eval mode; the model is wrapped, not copied.
     """
+    from transformers import PreTrainedModel
+
     if not isinstance(hf_model, PreTrainedModel):
         raise ValueError(f"expected a transformers PreTrainedModel, got {type(hf_model).__name__}")
     if hf_model.config._attn_implementation != "eager":

@@ -34,24 +34,30 @@ MLP = {
     "family": "mlp",
     "config": {"in_dim": 3, "hidden": [8], "out_dim": 2, "activation": "tanh", "bias": True},
 }
+# a tiny GPT-2 whose vocabulary and context fit both token datasets below
+HF_GPT2 = {
+    "family": "hf_causal_lm",
+    "config": {
+        "model_type": "gpt2", "vocab_size": 16, "n_positions": 24, "n_embd": 16, "n_layer": 2,
+        "n_head": 2, "bos_token_id": 0, "eos_token_id": 0,
+    },
+}  # fmt: skip
 SMALL_SGLD = {"num_chains": 2, "num_draws": 10, "num_burnin": 2, "step_size": 1e-5, "batch_size": 16}
 
 
-def _inputs(kind_name: str) -> JobInputs:
+def _inputs(kind_name: str, family: str) -> JobInputs:
     kind = registry()[kind_name]
-    if "modular_addition" in kind.datasets:
-        spec, dataset = (
-            TRANSFORMER,
-            datasets.build("modular_addition", {"p": 7, "train_fraction": 0.5, "seed": 0}),
-        )
-    elif "induction_sequences" in kind.datasets and kind.families == ("transformer",):
-        spec = INDUCTION
+    if family in ("mlp", "deep_linear"):
+        spec = MLP
+    elif "modular_addition" in kind.datasets:
+        spec = TRANSFORMER if family == "transformer" else HF_GPT2
+        dataset = datasets.build("modular_addition", {"p": 7, "train_fraction": 0.5, "seed": 0})
+    else:
+        spec = INDUCTION if family == "transformer" else HF_GPT2
         dataset = datasets.build(
             "induction_sequences",
             {"n": 32, "vocab_size": 16, "seq_len": 24, "min_period": 3, "max_period": 6},
         )
-    else:
-        spec = MLP
     count = 3 if kind.series else 1
     models = [zoo.build(spec, generator=torch.Generator().manual_seed(seed)) for seed in range(count)]
     if spec is MLP:
@@ -69,13 +75,21 @@ def _inputs(kind_name: str) -> JobInputs:
     )
 
 
-@pytest.mark.parametrize("kind_name", sorted(registry()))
-def test_the_runner_returns_json_metrics_and_exactly_its_registered_plots(kind_name: str) -> None:
+# every kind on every family it lists (deep_linear shares the mlp path: vector-input models)
+CASES = sorted(
+    (kind.name, family) for kind in registry().values() for family in kind.families if family != "deep_linear"
+)
+
+
+@pytest.mark.parametrize(("kind_name", "family"), CASES)
+def test_the_runner_returns_json_metrics_and_exactly_its_registered_plots(
+    kind_name: str, family: str
+) -> None:
     import importlib
 
     kind = registry()[kind_name]
     module, function = kind.runner.split(":")
-    report = getattr(importlib.import_module(module), function)(_inputs(kind_name))
+    report = getattr(importlib.import_module(module), function)(_inputs(kind_name, family))
     assert set(report.figures) == set(kind.plots)
     json.dumps(report.metrics, allow_nan=False)
     for name in kind.plots:

@@ -40,7 +40,7 @@ def _save_gpt2_folder(folder: Path) -> None:
 
 def _follow(client: InterlockClient, analysis_id: str) -> dict:
     state = client.wait_for_analysis(analysis_id, timeout=240, poll=0.5)
-    assert state["state"] == "succeeded", state
+    assert state["state"] == "succeeded", (state["state"], state.get("message"))
     return state
 
 

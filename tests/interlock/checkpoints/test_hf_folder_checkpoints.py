@@ -106,9 +106,9 @@ def test_a_folder_is_pinned_by_its_manifest_hash_once_every_file_arrived(owner, 
         sha256=expected,
     )
     assert approval.sha256 == expected
-    # the folder is complete: no further file is accepted (attach is refused like a missing id)
+    # the folder is complete: no further file is accepted
     again = _upload(api, body["id"], "config.json", FILES["config.json"])
-    assert again.status_code == 404
+    assert again.status_code == 403
 
 
 def test_a_file_that_is_not_in_the_manifest_or_differs_is_refused_and_nothing_is_kept(owner) -> None:
