@@ -37,12 +37,15 @@ def run_analysis_task(ticket: str) -> str:
     config = WorkerConfig.from_environment()
     try:
         with job_sandbox(memory_limit_mb=int(os.environ.get("WORKER_MEMORY_LIMIT_MB", "0"))):
-            return run_job(ticket, config)
-    except SoftTimeLimitExceeded:
+            return run_job(ticket, config, left_to_caller=(SoftTimeLimitExceeded,))
+    except SoftTimeLimitExceeded as problem:
         # the same job would overrun again: fail it for good instead of retrying until the cap
         # (the hard limit, later, kills a child that ignores this; its lease then expires as after a crash)
         limit = app.conf.task_soft_time_limit
         PlatformLink(config, ticket).call(
-            "/internal/jobs/fail/", message=f"ran past the time limit of {limit} s", permanent=True
+            "/internal/jobs/fail/",
+            error_class=type(problem).__name__,
+            message=f"ran past the time limit of {limit} s",
+            permanent=True,
         )
         return "failed"
