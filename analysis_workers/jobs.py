@@ -12,6 +12,7 @@ import base64
 import importlib
 import io
 import json
+import logging
 import os
 import re
 import socket
@@ -32,9 +33,11 @@ from interlock_wire import (
     ManifestEntry,
     TicketBlob,
     decrypt_stream,
+    error_class_of,
     job_blob_ad,
     manifest_sha256,
     open_sealed,
+    public_message,
     result_ad,
     seal,
     sign_request,
@@ -55,6 +58,7 @@ class JobCancelled(Exception):
     """The platform answered a progress report with "cancel": stop and report nothing."""
 
 
+_log = logging.getLogger(__name__)
 _PLOT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 PROGRESS_INTERVAL_SECONDS = 1.0
 
@@ -135,8 +139,16 @@ class PlatformLink:
         return response
 
 
-def run_job(token: str, config: WorkerConfig) -> str:
-    """Run one ticket to completion; returns the final state as the platform recorded it."""
+def run_job(token: str, config: WorkerConfig, *, left_to_caller: tuple[type[Exception], ...] = ()) -> str:
+    """Run one ticket to completion; returns the final state as the platform recorded it.
+
+    Once the job is claimed, its failure is reported at once: an unexpected exception (a bug in
+    a runner, a dataset, the loader or a plot) would fail the same way on every retry, so it fails
+    the job for good with its class name and a public line of its message; only a transient error
+    goes back to the queue, and a worker that dies is retried by the platform's sweeper when its
+    lease runs out. `left_to_caller` are exceptions the caller reports itself (the Celery task's
+    soft time limit, which is an `Exception` too).
+    """
     ticket = verify_ticket(
         token.encode(), platform_public_key=config.platform_signing_public, fleet_id=config.fleet_id
     )
@@ -148,21 +160,39 @@ def run_job(token: str, config: WorkerConfig) -> str:
         return f"not claimed: {claim.json().get('error', {}).get('message', claim.status_code)}"
     try:
         metrics = _execute(ticket, link, config)
+        # inside the boundary: metrics that are not JSON are the runner's bug, found here
+        sealed = seal(
+            config.platform_result_public,
+            json.dumps(metrics).encode(),
+            result_ad(ticket_id=ticket.ticket_id),
+        )
     except AnalysisInputError as problem:
-        link.call("/internal/jobs/fail/", message=str(problem), permanent=True)
+        _report_failure(link, problem, permanent=True)
         return "failed"
     except TransientWorkerError as problem:
-        link.call("/internal/jobs/fail/", message=str(problem), permanent=False)
+        _report_failure(link, problem, permanent=False)
         return "retrying"
     except JobCancelled:
         return "cancelled"
-    sealed = seal(
-        config.platform_result_public,
-        json.dumps(metrics).encode(),
-        result_ad(ticket_id=ticket.ticket_id),
-    )
+    except left_to_caller:
+        raise
+    except Exception as problem:  # the job's failure boundary: whatever else went wrong fails it for good
+        _log.exception("job %s failed", ticket.ticket_id)  # the traceback stays in the worker's log
+        _report_failure(link, problem, permanent=True)
+        return "failed"
     link.call("/internal/jobs/result/", sealed_result=base64.urlsafe_b64encode(sealed).decode())
     return "succeeded"
+
+
+def _report_failure(link: PlatformLink, problem: Exception, *, permanent: bool) -> None:
+    """Tell the platform why the job failed: the class name and one public line of the message
+    (no worker paths, keys or ticket: `interlock_wire.failures`)."""
+    link.call(
+        "/internal/jobs/fail/",
+        error_class=error_class_of(problem),
+        message=public_message(str(problem)),
+        permanent=permanent,
+    )
 
 
 def _decrypt_blob(

@@ -20,6 +20,7 @@ from interlock_wire.associated_data import (
 )
 from interlock_wire.encoding import b64url_decode, b64url_encode
 from interlock_wire.errors import IntegrityError
+from interlock_wire.failures import error_class_of, is_error_class, public_message
 from interlock_wire.keys import (
     ed25519_private_from_text,
     ed25519_public_from_text,
@@ -75,6 +76,8 @@ __all__ = [
     "ed25519_private_from_text",
     "ed25519_public_from_text",
     "encrypt_stream",
+    "error_class_of",
+    "is_error_class",
     "job_blob_ad",
     "key_bytes",
     "key_id",
@@ -84,6 +87,7 @@ __all__ = [
     "open_sealed",
     "org_key_ad",
     "parse_manifest",
+    "public_message",
     "read_header",
     "result_ad",
     "revision_field_object_id",

@@ -11,14 +11,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.test import Client
 
 from interlock.accounts.services import api_token_create
+from interlock.analyses.services import requester
+from interlock.analyses.services.dispatch import analysis_ticket
+from interlock.analyses.services.requester import analysis_request_create
 from interlock.findings.rules import Audience
 from interlock.findings.services import finding_create, finding_share
 from interlock_client import InterlockClient, InterlockError
 from tests.interlock.builders import principal_for
+from tests.support.analyses import FAST, signed_post, uploaded_checkpoint
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# The command line runs in a subprocess: this checkout's client, not whichever one is installed.
+CLI_ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "clients" / "python")}
 
 
 @pytest.fixture
@@ -92,7 +99,7 @@ def test_cli_prints_one_readable_line_and_exits_non_zero_on_errors(
     live_server, researcher, tmp_path: Path
 ) -> None:
     person, token = researcher
-    env = {**os.environ, "INTERLOCK_URL": live_server.url}
+    env = {**CLI_ENV, "INTERLOCK_URL": live_server.url}
 
     def cli(*args: str, token_value: str | None = token) -> subprocess.CompletedProcess[str]:
         extra = {"INTERLOCK_TOKEN": token_value} if token_value else {}
@@ -116,3 +123,46 @@ def test_cli_prints_one_readable_line_and_exits_non_zero_on_errors(
     target = tmp_path / "back.txt"
     fetched = cli("download", artifact_id, "-o", str(target))
     assert fetched.returncode == 0 and target.read_text() == "hello"
+
+
+def test_cli_shows_why_an_analysis_failed(live_server, network, api_client_for, monkeypatch) -> None:
+    """`interlock analysis show` of a failed analysis names the exception's class and the public
+    line of its message, as the worker reported them through the internal job API."""
+    monkeypatch.setattr(requester, "analysis_dispatch", lambda **_: None)  # no queue: the test is the worker
+    owner, checkpoint = uploaded_checkpoint(network, api_client_for)
+    request = analysis_request_create(
+        actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
+    )
+    ticket = analysis_ticket(request)
+    worker = Client()
+    assert signed_post(worker, "/internal/jobs/claim/", {"ticket": ticket}).status_code == 200
+    failed = signed_post(
+        worker,
+        "/internal/jobs/fail/",
+        {
+            "ticket": ticket,
+            "error_class": "IndexError",
+            "message": "list index out of range",
+            "permanent": True,
+        },
+    )
+    assert failed.json() == {"state": "failed"}
+    token = api_token_create(
+        actor=principal_for(owner), name="cli", scopes=["read", "analyses"], days=1
+    ).secret
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from interlock_client.cli import main; main()",
+            "analysis",
+            "show",
+            str(request.uuid),
+        ],
+        env={**CLI_ENV, "INTERLOCK_URL": live_server.url, "INTERLOCK_TOKEN": token},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == f"{request.uuid}  llc  failed  IndexError — list index out of range"

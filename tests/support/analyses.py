@@ -71,21 +71,28 @@ def reset_connections(app) -> None:  # type: ignore[no-untyped-def]
     app.amqp._producer_pool = None
 
 
-def worker_env(live_url: str, broker_url: str | None = None) -> dict[str, str]:
-    """The environment of a real analysis worker process talking to `live_url`."""
+def worker_env(live_url: str, broker_url: str | None = None, preload: Path | None = None) -> dict[str, str]:
+    """The environment of a real analysis worker process talking to `live_url`; `preload` is a
+    folder put first on its PYTHONPATH (a test's `sitecustomize.py` that injects a fault)."""
     overrides = {"CELERY_BROKER_URL": broker_url} if broker_url else {}
+    path = [*([str(preload)] if preload else []), str(ROOT), str(ROOT / "platform")]
     return {
         **os.environ,
         **keys.worker_environment(live_url),
         **overrides,
-        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'platform'}",
+        "PYTHONPATH": os.pathsep.join(path),
     }
 
 
 def start_worker(
-    live_url: str, broker_url: str | None = None, prefix: tuple[str, ...] = (), log: Path | None = None
+    live_url: str,
+    broker_url: str | None = None,
+    prefix: tuple[str, ...] = (),
+    log: Path | None = None,
+    preload: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """A real analysis worker process; `prefix` wraps it (the fault tests skew its clock)."""
+    """A real analysis worker process; `prefix` wraps it (the fault tests skew its clock),
+    `preload` goes first on its PYTHONPATH (the failure tests break a runner in it)."""
     from django.conf import settings as current
 
     return subprocess.Popen(
@@ -108,7 +115,7 @@ def start_worker(
             "--without-heartbeat",
         ],
         cwd=ROOT,
-        env=worker_env(live_url, broker_url),
+        env=worker_env(live_url, broker_url, preload),
         stdout=subprocess.DEVNULL,
         stderr=log.open("ab") if log else subprocess.DEVNULL,
         start_new_session=True,

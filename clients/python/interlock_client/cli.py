@@ -96,7 +96,9 @@ def _follow(client: InterlockClient, analysis_id: str) -> dict[str, object]:
 
 
 def _print_analysis(client: InterlockClient, state: dict[str, object], plots: Path | None) -> None:
-    print(f"{state['id']}  {state['kind']}  {state['state']}  {state.get('message') or ''}".rstrip())
+    # a failure reads "IndexError — list index out of range": the exception's class, then why
+    reason = " — ".join(str(part) for part in (state.get("error_class"), state.get("message")) if part)
+    print(f"{state['id']}  {state['kind']}  {state['state']}  {reason}".rstrip())
     if state.get("metrics"):
         print(json.dumps(state["metrics"], indent=2)[:20000])
     for plot in state.get("plots") or []:  # type: ignore[attr-defined]

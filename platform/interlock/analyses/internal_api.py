@@ -47,7 +47,7 @@ from interlock.audit.services import audit_record
 from interlock.core.errors import ApplicationError, error_json_response
 from interlock.core.metrics import JOB_API_REFUSALS
 from interlock.core.rate_limits import first_in_window, rate_limit_exceeded
-from interlock_wire import JobTicket, TicketError, verify_request, verify_ticket
+from interlock_wire import JobTicket, TicketError, is_error_class, verify_request, verify_ticket
 
 View = Callable[[HttpRequest, JobTicket, dict[str, Any]], HttpResponseBase]
 # The audit row names the caller's address only as an HMAC under the secret key with this salt.
@@ -169,9 +169,15 @@ def result_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any]
 
 @worker_call
 def fail_view(request: HttpRequest, ticket: JobTicket, payload: dict[str, Any]) -> HttpResponse:
+    error_class = payload.get("error_class", "")
+    if not isinstance(error_class, str) or (error_class and not is_error_class(error_class)):
+        return error_json_response(
+            400, "invalid", "error_class must be an identifier of at most 80 characters."
+        )
     job = jobs.job_fail(
         ticket_id=ticket.ticket_id,
         message=str(payload.get("message", "")),
         permanent=bool(payload.get("permanent", True)),
+        error_class=error_class,
     )
     return JsonResponse({"state": job.state})

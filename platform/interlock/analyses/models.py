@@ -31,6 +31,10 @@ class AnalysisRequest(models.Model):
     state = models.CharField(max_length=16, choices=AnalysisState.choices, default=AnalysisState.QUEUED)
     progress = models.FloatField(default=0.0)
     message = models.CharField(max_length=500, blank=True)
+    # The class of the exception that failed the job for good (`IndexError`), as the worker
+    # reported it; empty while it has not failed, or when it failed without one (refused at
+    # claim time, lost worker). `message` holds the public line of its message.
+    error_class = models.CharField(max_length=80, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     ticket_id = models.UUIDField(null=True, blank=True, unique=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -9,6 +9,7 @@ import signal
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -21,7 +22,7 @@ from interlock.analyses.services.requester import analysis_request_create
 from interlock.audit.models import AuditEvent
 from interlock.checkpoints.models import Checkpoint, CheckpointApproval
 from interlock.core.errors import PolicyDenied
-from tests.interlock.builders import principal_for
+from tests.interlock.builders import PASSWORD, principal_for
 from tests.support.analyses import (
     FAST,
     reset_connections,
@@ -217,28 +218,63 @@ def test_a_worker_killed_mid_job_leads_to_exactly_one_result(
             worker.wait(timeout=30)
 
 
+# What the worker of the two tests below imports first (its sitecustomize.py): the LLC runner
+# with a bug for seed 13, an IndexError raised from real indexing, and for seed 14 a job that
+# leaves its process broken for every later job (as a soft time limit that cuts an import in
+# half does) before it runs as shipped; every other seed runs as shipped.
+FAULTY_RUNNER = """
+import analysis_workers.runners.llc as llc
+
+shipped = llc.run
+broken = []
+
+
+def run(inputs):
+    if broken:
+        raise RuntimeError("this process was left broken by an interrupted job")
+    if inputs.params["seed"] == 13:
+        return inputs.labels[len(inputs.labels)]
+    if inputs.params["seed"] == 14:
+        broken.append(True)
+    return shipped(inputs)
+
+
+llc.run = run
+"""
+
+
+def _faulty_runner(tmp_path: Path) -> Path:
+    """A folder with FAULTY_RUNNER as its sitecustomize.py, to put first on a worker's PYTHONPATH."""
+    preload = tmp_path / "preload"
+    preload.mkdir()
+    (preload / "sitecustomize.py").write_text(FAULTY_RUNNER)
+    return preload
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_job_past_the_time_limit_fails_for_good_and_the_worker_goes_on(
     live_server, network, api_client_for, monkeypatch, tmp_path
 ) -> None:
     """SECURITY.md: the compute process runs with time limits. A job that overruns the soft
     limit is failed permanently (no retries that would overrun again), and the same worker
-    then runs the next job."""
+    then runs the next job — in a fresh pool process: the interrupted one may be broken (the
+    overrunning job here breaks it on purpose, as a limit that cuts an import in half does)."""
     monkeypatch.setenv("WORKER_SOFT_TIME_LIMIT", "8")
     monkeypatch.setenv("WORKER_TIME_LIMIT", "30")
     owner, checkpoint = uploaded_checkpoint(network, api_client_for)
     log = tmp_path / "worker.log"
-    worker = start_worker(live_server.url, log=log)
+    worker = start_worker(live_server.url, log=log, preload=_faulty_runner(tmp_path))
     try:
         endless = analysis_request_create(
             actor=principal_for(owner),
             checkpoint_uuid=checkpoint.uuid,
             kind="llc",
-            params={**FAST, "num_draws": 20000, "num_burnin": 0},
+            params={**FAST, "num_draws": 20000, "num_burnin": 0, "seed": 14},
         )
         wait_until(lambda: AnalysisRequest.objects.get(pk=endless.pk).state == AnalysisState.FAILED, 90)
         failed = AnalysisRequest.objects.get(pk=endless.pk)
         assert failed.attempts == 1 and "time limit of 8 s" in failed.message
+        assert failed.error_class == "SoftTimeLimitExceeded"  # reported by the task, not the job's boundary
         assert not AnalysisResult.objects.filter(request=failed).exists()
         quick = analysis_request_create(
             actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
@@ -247,6 +283,66 @@ def test_a_job_past_the_time_limit_fails_for_good_and_the_worker_goes_on(
         wait_until(lambda: AnalysisRequest.objects.get(pk=quick.pk).state in finished, 90)
         done = AnalysisRequest.objects.get(pk=quick.pk)
         assert done.state == AnalysisState.SUCCEEDED, f"{done.message} {log.read_text()[-2000:]}"
+        assert done.attempts == 1  # handed back unstarted by the interrupted process, claimed once
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_runner_raises_fails_for_good_at_once_and_the_worker_goes_on(
+    live_server, network, api_client_for, tmp_path
+) -> None:
+    """An unexpected exception in a runner fails the job on its first attempt, within seconds,
+    with the exception's class and its message on record and in the API and the page; it is not
+    left to run out its lease three times and end as "stopped answering" (JOB_LEASE_SECONDS is
+    the default 120 s here, so a job left to the sweeper would time this test out)."""
+    preload = _faulty_runner(tmp_path)
+    owner, checkpoint = uploaded_checkpoint(network, api_client_for)
+    owner.set_password(PASSWORD)
+    owner.save()
+    log = tmp_path / "worker.log"
+    worker = start_worker(live_server.url, log=log, preload=preload)
+    try:
+        buggy = analysis_request_create(
+            actor=principal_for(owner),
+            checkpoint_uuid=checkpoint.uuid,
+            kind="llc",
+            params={**FAST, "seed": 13},
+        )
+        requested = time.monotonic()
+        wait_until(lambda: AnalysisRequest.objects.get(pk=buggy.pk).state == AnalysisState.FAILED, 60)
+        waited = time.monotonic() - requested
+        failed = AnalysisRequest.objects.get(pk=buggy.pk)
+        assert failed.started_at is not None and failed.finished_at is not None
+        running = (failed.finished_at - failed.started_at).total_seconds()
+        assert running < 10, f"{running:.1f} s from the claim to the failure"
+        assert failed.attempts == 1, failed.attempts
+        assert (failed.error_class, failed.message) == ("IndexError", "list index out of range")
+        assert analysis_sweep() == {"requeued": 0, "redispatched": 0}
+        shown = api_client_for(owner).get(f"/api/v1/analyses/{failed.uuid}/").json()
+        assert (shown["state"], shown["error_class"], shown["message"], shown["attempts"]) == (
+            "failed",
+            "IndexError",
+            "list index out of range",
+            1,
+        )
+        page = network.signed_in_client(owner).get(f"/analyses/{failed.uuid}/")
+        assert "Failed: IndexError — list index out of range" in page.content.decode()
+        audited = AuditEvent.objects.get(event="ANALYSIS_FAILED", target_id=str(failed.pk))
+        assert audited.extra == {"permanent": True, "error_class": "IndexError"}
+        assert "Traceback" in log.read_text() and "IndexError" in log.read_text()  # for the operators
+        quick = analysis_request_create(
+            actor=principal_for(owner), checkpoint_uuid=checkpoint.uuid, kind="llc", params=FAST
+        )
+        finished = (AnalysisState.SUCCEEDED, AnalysisState.FAILED)
+        wait_until(lambda: AnalysisRequest.objects.get(pk=quick.pk).state in finished, 90)
+        done = AnalysisRequest.objects.get(pk=quick.pk)
+        assert done.state == AnalysisState.SUCCEEDED and done.error_class == "", done.message
+        print(
+            f"\nfault runner raises IndexError: injected 1, lost 0, duplicated 0, partial 0, "
+            f"failed for good after {running:.1f} s running ({waited:.1f} s from the request), attempts 1"
+        )
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)

@@ -32,7 +32,14 @@ from interlock.checkpoints.selectors import checkpoint_current_approval
 from interlock.core.errors import ApplicationError, Conflict
 from interlock.core.metrics import record_job
 from interlock.crypto.fields import seal_text
-from interlock_wire import IntegrityError, JobTicket, analysis_result_object_id, open_sealed, result_ad
+from interlock_wire import (
+    IntegrityError,
+    JobTicket,
+    analysis_result_object_id,
+    open_sealed,
+    public_message,
+    result_ad,
+)
 
 
 class JobRefused(ApplicationError):
@@ -227,26 +234,29 @@ def _store_plot(request: AnalysisRequest, name: str, data: bytes, *, svg: bool =
 
 
 @transaction.atomic
-def job_fail(*, ticket_id: str, message: str, permanent: bool) -> AnalysisRequest:
-    """A permanent failure is recorded with its readable message; a transient one goes back to
-    the queue (with a new ticket) until the attempts run out."""
+def job_fail(*, ticket_id: str, message: str, permanent: bool, error_class: str = "") -> AnalysisRequest:
+    """A permanent failure is recorded with its exception's class and the public line of its
+    message; a transient one goes back to the queue (with a new ticket) until the attempts run
+    out. The message is cleaned here again (`public_message`), whatever the worker sent; the
+    audit row names the class, never the message."""
     request = _by_ticket(ticket_id)
     if request.state != AnalysisState.RUNNING:
         raise Conflict("This job is not running.")
-    request.message = message[:500]
+    request.message = public_message(message)
     if permanent or request.attempts >= settings.JOB_MAX_ATTEMPTS:
         request.state = AnalysisState.FAILED
+        request.error_class = error_class
         request.finished_at = timezone.now()
         transaction.on_commit(functools.partial(record_job, request.kind, "failed", None))
         audit_record(
             actor=None,
             event=Event.ANALYSIS_FAILED,
             target=request,
-            extra={"permanent": permanent},
+            extra={"permanent": permanent, "error_class": error_class},
             actor_label="worker",
         )
     else:
         request.state = AnalysisState.QUEUED
         transaction.on_commit(lambda: analysis_dispatch(request_id=request.pk))
-    request.save(update_fields=["state", "message", "finished_at"])
+    request.save(update_fields=["state", "message", "error_class", "finished_at"])
     return request

@@ -44,7 +44,13 @@ class AnalysisSerializer(serializers.Serializer):
     )
     state = serializers.CharField()
     progress = serializers.FloatField()
-    message = serializers.CharField()
+    message = serializers.CharField(
+        help_text="The latest progress note; once failed, one public line saying why (no worker paths or keys)."
+    )
+    error_class = serializers.CharField(
+        help_text="The class of the exception that failed the analysis (e.g. IndexError, AnalysisInputError); "
+        "empty unless it failed with one."
+    )
     attempts = serializers.IntegerField()
     device = serializers.CharField()
     queue = serializers.CharField()
