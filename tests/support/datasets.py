@@ -1,0 +1,56 @@
+"""Uploaded datasets for the tests: token-id files and JSONL text built in code, registered and
+uploaded over HTTP as an organisation's member would."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import torch
+from safetensors.torch import save
+
+
+def token_file(ids: torch.Tensor, mask: torch.Tensor | None = None) -> bytes:
+    """A safetensors token-id file: `input_ids` (N, T) and optionally `attention_mask` (N, T)."""
+    tensors = {"input_ids": ids.contiguous()}
+    if mask is not None:
+        tensors["attention_mask"] = mask.contiguous()
+    return save(tensors)
+
+
+def jsonl_file(texts: list[str]) -> bytes:
+    return "".join(json.dumps({"text": text}) + "\n" for text in texts).encode()
+
+
+def random_tokens(rows: int, seq_len: int, vocab: int, seed: int = 0) -> torch.Tensor:
+    return torch.randint(0, vocab, (rows, seq_len), generator=torch.Generator().manual_seed(seed))
+
+
+def register_dataset(
+    api: Any, *, name: str = "our corpus", file_format: str = "token_ids", **extra: Any
+) -> Any:
+    """POST /api/v1/datasets/; the response."""
+    return api.post("/api/v1/datasets/", {"name": name, "format": file_format, **extra}, format="json")
+
+
+def upload_dataset_file(api: Any, dataset_id: str, data: bytes, filename: str = "data.safetensors") -> Any:
+    return api.generic(
+        "POST",
+        f"/api/v1/artifacts/?parent_type=dataset&parent_id={dataset_id}&filename={filename}",
+        data,
+        content_type="application/octet-stream",
+    )
+
+
+def uploaded_dataset(
+    api: Any, data: bytes, *, file_format: str = "token_ids", **extra: Any
+) -> dict[str, Any]:
+    """A dataset registered and its file uploaded by the person behind `api`; its JSON as read back."""
+    registered = register_dataset(api, file_format=file_format, **extra)
+    assert registered.status_code == 201, registered.content
+    dataset_id = registered.json()["id"]
+    uploaded = upload_dataset_file(api, dataset_id, data)
+    assert uploaded.status_code == 201, uploaded.content
+    answer = api.get(f"/api/v1/datasets/{dataset_id}/")
+    assert answer.status_code == 200, answer.content
+    return dict(answer.json())
