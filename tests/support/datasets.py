@@ -4,10 +4,33 @@ uploaded over HTTP as an organisation's member would."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import torch
+from django.utils import timezone
 from safetensors.torch import save
+
+from analysis_workers import zoo
+from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
+from tests.interlock.builders import principal_for
+
+VOCAB, CONTEXT = 16, 8
+TOKEN_SPEC = {
+    "family": "transformer",
+    "config": {
+        "d_vocab": VOCAB,
+        "n_ctx": CONTEXT,
+        "d_model": 16,
+        "n_heads": 2,
+        "d_head": 8,
+        "d_mlp": 32,
+        "n_layers": 1,
+        "act_fn": "relu",
+        "normalization": None,
+        "attn_only": False,
+    },
+}
 
 
 def token_file(ids: torch.Tensor, mask: torch.Tensor | None = None) -> bytes:
@@ -54,3 +77,28 @@ def uploaded_dataset(
     answer = api.get(f"/api/v1/datasets/{dataset_id}/")
     assert answer.status_code == 200, answer.content
     return dict(answer.json())
+
+
+def approved_checkpoint_for(
+    owner: Any, steward: Any, api: Any, *, spec: dict[str, Any] = TOKEN_SPEC, tier: int = 0
+) -> Any:
+    """A checkpoint of `spec` (a small token model by default) uploaded by `owner` over HTTP through
+    `api` and approved by `steward` at level 3."""
+    checkpoint = checkpoint_register(actor=principal_for(owner), name="model", spec=spec, hazard_tier=tier)
+    weights = zoo.save_checkpoint(zoo.build(spec, generator=torch.Generator().manual_seed(0)), spec)
+    answer = api.generic(
+        "POST",
+        f"/api/v1/artifacts/?parent_type=checkpoint&parent_id={checkpoint.uuid}",
+        weights,
+        content_type="application/octet-stream",
+    )
+    assert answer.status_code == 201, answer.content
+    checkpoint.refresh_from_db()
+    checkpoint_approve(
+        actor=principal_for(steward),
+        checkpoint_uuid=checkpoint.uuid,
+        access_level=3,
+        expires_at=timezone.now() + timedelta(days=1),
+        sha256=checkpoint.sha256,
+    )
+    return checkpoint

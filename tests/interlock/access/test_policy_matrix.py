@@ -300,6 +300,7 @@ class AnalysisFacts:
     tier: int
     requester: str
     releases: tuple[ReleaseFacts, ...]
+    dataset: str | None = None  # an organisation's own dataset it ran on
 
 
 @dataclass(frozen=True)
@@ -500,6 +501,12 @@ class Truth:
         p, a = PERSON[person], self.facts.analyses[key]
         if not cleared(p, a.tier):
             return False  # requester, owner members, release targets and stewards alike
+        # the intersection of the inputs' audiences: every clause also needs the dataset's; and
+        # results on a dataset never go wider than it
+        if a.dataset is not None and (
+            not self.dataset_audience(person, a.dataset) or action == Action.REQUEST_RELEASE
+        ):
+            return False
         requester, owner_member = person == a.requester, p.org == "own"
         if action in (Action.VIEW, Action.DOWNLOAD):
             released = any(
@@ -917,6 +924,58 @@ def write_analyses(world: World, checkpoints: dict[str, Checkpoint]) -> None:
                 world.add(OutputReleaseVote, vote, f"{org}'s vote on release {index} of {key}", audience)
 
 
+# analyses on an organisation's own dataset: (dataset, requester) over checkpoint tiers and plans
+DATASET_ANALYSES = [
+    "D own amber H0 uploaded by o3",
+    "D own amber_strict H1 uploaded by o3",
+    "D own amber H2 uploaded by a1",
+    "D own amber_strict H0 uploaded by a1",
+    "D grp amber H0 uploaded by g3",
+    "D grp amber_strict H3 uploaded by g3",
+]
+
+
+def write_dataset_analyses(
+    world: World, checkpoints: dict[str, Checkpoint], datasets: dict[str, UploadedDataset]
+) -> None:
+    """Analyses that ran on a dataset, some with a release approved to the network (as one
+    recorded before the rule existed would be): the release must not widen them."""
+    facts, people, truth = world.facts, world.people, world.truth
+    for dataset_key, requester, checkpoint_tier, released in itertools.product(
+        DATASET_ANALYSES, REQUESTERS, [0, 1], [False, True]
+    ):
+        tier = max(checkpoint_tier, facts.datasets[dataset_key].tier)
+        key = f"A on {dataset_key}, H{checkpoint_tier} checkpoint, by {requester}, released={released:d}"
+        others = [org for org in VOTERS if org != PERSON[requester].org]
+        releases = (
+            (ReleaseFacts("network", ReleaseState.APPROVED, frozenset(others[:2])),) if released else ()
+        )
+        facts.analyses[key] = AnalysisFacts(key, tier, requester, releases, dataset_key)
+        analysis = AnalysisRequest.objects.create(
+            requester=people[requester],
+            checkpoint=checkpoints[f"C H{checkpoint_tier} {CheckpointState.UPLOADED} by o3"],
+            approval_id=0,
+            kind="llc",
+            params={},
+            dataset={"name": "uploaded", "id": str(datasets[dataset_key].uuid)},
+            uploaded_dataset=datasets[dataset_key],
+            hazard_tier=tier,
+        )
+        world.add(AnalysisRequest, analysis, key, partial(truth.analysis, key=key))
+        audience = only_view(partial(truth.analysis, action=Action.VIEW, key=key))
+        result = AnalysisResult.objects.create(request=analysis, metrics_sealed=SEALED)
+        world.add(AnalysisResult, result, f"result of {key}", audience)
+        if released:
+            release = OutputRelease.objects.create(
+                analysis=analysis,
+                requested_by=people[requester],
+                target=ReleaseTarget.NETWORK,
+                reason="matrix",
+                state=ReleaseState.APPROVED,
+            )
+            world.add(OutputRelease, release, f"release of {key}", partial(truth.release, key=key, index=0))
+
+
 def write_cases(
     world: World, findings: dict[str, Finding], revisions: dict[str, FindingRevision]
 ) -> dict[str, DisclosureCase]:
@@ -1081,8 +1140,9 @@ def build_world() -> World:
     revisions = write_finding_contents(world, findings)
     checkpoints = write_checkpoints(world)
     write_analyses(world, checkpoints)
-    write_cases(world, findings, revisions)
     datasets = write_datasets(world)
+    write_dataset_analyses(world, checkpoints, datasets)
+    write_cases(world, findings, revisions)
     write_artifacts(world, findings, checkpoints, datasets)
     # Only now does G change, after every share and release into it: "exg" leaves, "late" joins.
     group.members.remove(orgs["exg"])
