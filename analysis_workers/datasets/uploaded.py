@@ -37,6 +37,8 @@ TOKEN_IDS = "token_ids"  # noqa: S105 - a file format, not a secret
 JSONL_TEXT = "jsonl_text"
 FORMATS = (TOKEN_IDS, JSONL_TEXT)
 KIND_STAND_IN = "induction_sequences"
+# the target at a padding position: cross-entropy's ignore_index, so padding counts for nothing
+IGNORE_INDEX = -100
 
 # safetensors dtype → (bytes per element, array typecode); little-endian on disk
 TOKEN_DTYPES: dict[str, tuple[int, str]] = {"I64": (8, "q"), "I32": (4, "i"), "U16": (2, "H")}
