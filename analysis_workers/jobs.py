@@ -26,6 +26,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from analysis_workers.datasets.uploaded import UPLOADED
 from analysis_workers.kinds import registry, validate_params
 from interlock_wire import (
     IntegrityError,
@@ -196,13 +197,18 @@ def _report_failure(link: PlatformLink, problem: Exception, *, permanent: bool) 
 
 
 def _decrypt_blob(
-    ticket: JobTicket, blob: TicketBlob, link: PlatformLink, config: WorkerConfig, sink: BinaryIO
+    ticket: JobTicket,
+    blob: TicketBlob,
+    link: PlatformLink,
+    config: WorkerConfig,
+    sink: BinaryIO,
+    what: str = "the checkpoint",
 ) -> None:
     """Fetch one blob, decrypt it into `sink`; AnalysisInputError unless it authenticates and its
     plaintext hashes to the approved SHA-256 (the caller discards `sink` then)."""
     response = link.call("/internal/jobs/blob/", location=blob.location)
     if response.status_code != 200:
-        raise TransientWorkerError(f"could not fetch the checkpoint ({response.status_code})")
+        raise TransientWorkerError(f"could not fetch {what} ({response.status_code})")
     try:
         data_key = open_sealed(
             config.fleet_key,
@@ -213,9 +219,9 @@ def _decrypt_blob(
             io.BytesIO(response.content), sink, data_key, base64.urlsafe_b64decode(blob.associated_data)
         )
     except IntegrityError as problem:
-        raise AnalysisInputError(f"the checkpoint failed authentication: {problem}") from None
+        raise AnalysisInputError(f"{what} failed authentication: {problem}") from None
     if info.plaintext_sha256 != blob.sha256 or info.plaintext_size != blob.size:
-        raise AnalysisInputError("the checkpoint's SHA-256 differs from the approved one; nothing was loaded")
+        raise AnalysisInputError(f"{what}'s SHA-256 differs from the pinned one; nothing was loaded")
 
 
 def _fetch_checkpoint(ticket: JobTicket, blob: TicketBlob, link: PlatformLink, config: WorkerConfig) -> bytes:
@@ -297,6 +303,22 @@ def _check_memory(spec: Any, params: dict[str, Any], dataset: dict[str, Any], *,
     )
 
 
+def _dataset_location(ticket: JobTicket) -> str | None:
+    """Where an uploaded dataset's blob is (`extra["dataset"]["location"]`); None for a built-in one."""
+    described = ticket.extra.get("dataset") or {}
+    return str(described.get("location")) if described.get("name") == UPLOADED else None
+
+
+def _fetch_dataset(ticket: JobTicket, location: str, link: PlatformLink, config: WorkerConfig) -> bytes:
+    """An uploaded dataset's plaintext, only if it authenticates and hashes to the pinned SHA-256."""
+    blob = next((b for b in ticket.blobs if b.location == location), None)
+    if blob is None:
+        raise AnalysisInputError("the ticket names a dataset it does not carry")
+    plaintext = io.BytesIO()
+    _decrypt_blob(ticket, blob, link, config, plaintext, what="the dataset")
+    return plaintext.getvalue()
+
+
 def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dict[str, Any]:
     kind = registry().get(ticket.kind)
     if kind is None:
@@ -305,8 +327,10 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
         params = validate_params(ticket.kind, ticket.params)
     except ValueError as problem:
         raise AnalysisInputError(str(problem)) from None
-    checkpoints = len(ticket.extra.get("inputs") or ticket.blobs)  # a folder is one checkpoint of many blobs
-    if not ticket.blobs or (checkpoints > 1 and not kind.series):
+    location = _dataset_location(ticket)
+    # the checkpoints: a folder counts once; an uploaded dataset's blob is no checkpoint
+    checkpoints = len(ticket.extra.get("inputs") or [b for b in ticket.blobs if b.location != location])
+    if not checkpoints or (checkpoints > 1 and not kind.series):
         raise AnalysisInputError(
             f"{ticket.kind} takes {'a series of' if kind.series else 'one'} checkpoint(s)"
         )
@@ -315,13 +339,12 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
 
     try:
         spec = zoo.validate_spec(ticket.extra["spec"])
-        _check_memory(
-            spec, params, ticket.extra["dataset"], models=len(ticket.extra.get("inputs") or ticket.blobs)
-        )
+        _check_memory(spec, params, ticket.extra["dataset"], models=checkpoints)
     except zoo.CheckpointError as problem:
         raise AnalysisInputError(f"the job was refused before loading: {problem}") from None
     # Every blob is verified before any of them is loaded.
     sources = _fetch_inputs(ticket, link, config)
+    dataset_bytes = _fetch_dataset(ticket, location, link, config) if location is not None else None
     try:
         models = [zoo.load_checkpoint(spec, source) for source in sources]
     except zoo.CheckpointError as problem:
@@ -330,7 +353,14 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
     dataset_params = ticket.extra["dataset"]["params"]
     try:
         known = datasets.registry().get(dataset_name)
-        if known is not None and known.labelled_by_model:
+        if dataset_bytes is not None:
+            from analysis_workers.datasets.uploaded_build import build_uploaded
+
+            folder = sources[-1] if isinstance(sources[-1], Path) else None
+            dataset = build_uploaded(
+                ticket.extra["dataset"], dataset_bytes, spec=ticket.extra["spec"], folder=folder
+            )
+        elif known is not None and known.labelled_by_model:
             in_dim = getattr(spec.config, "in_dim", None) or spec.config.dims[0]
             dataset = datasets.build_for_model(dataset_name, dataset_params, model=models[-1], in_dim=in_dim)
         else:

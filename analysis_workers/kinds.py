@@ -313,6 +313,17 @@ def token_limits(spec: object) -> tuple[int, int] | None:
     return None
 
 
+def check_kind_family(kind_name: str, *, spec: object) -> str:
+    """The spec's family, if the kind runs on it; InputMismatch on the kind otherwise."""
+    kind = registry()[kind_name]
+    family = validate_spec(spec).family.name
+    if family not in kind.families:
+        raise InputMismatch(
+            "kind", f"{kind_name} runs on {', '.join(kind.families)} checkpoints, not {family}"
+        )
+    return family
+
+
 def check_inputs(kind_name: str, *, spec: object, dataset: str, dataset_params: Mapping[str, Any]) -> None:
     """InputMismatch naming the input and the mismatch unless the kind runs on this architecture and the dataset
     fits the model: regression data for models with a vector input, token data for language

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from analysis_workers.datasets import Dataset
+from analysis_workers.datasets.uploaded import UPLOADED
 from analysis_workers.devo import essential_dynamics
 from analysis_workers.interp.report import AnalysisReport, new_figure
 from analysis_workers.llc.trajectory import llc_over_checkpoints
@@ -20,7 +21,7 @@ def _reader(dataset: Dataset) -> Any:
     if dataset.name == "modular_addition":
         p = int(dataset.metadata["p"])
         return lambda logits: torch.log_softmax(logits[:, -1, :p].double(), dim=-1)
-    if dataset.name == "induction_sequences":
+    if dataset.name in ("induction_sequences", UPLOADED):
         return lambda logits: torch.log_softmax(logits.double(), dim=-1)
     return lambda outputs: outputs
 

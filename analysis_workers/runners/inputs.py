@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from analysis_workers.datasets import Dataset
+from analysis_workers.datasets.uploaded import IGNORE_INDEX, UPLOADED
 from analysis_workers.interp.task import TokenTask, last_position_task
 from analysis_workers.specs import ArchitectureSpec
 
@@ -44,7 +45,9 @@ def _mse(outputs: Tensor, targets: Tensor) -> Tensor:
 
 def loss_fn_for(dataset: Dataset) -> LossFn:
     """The training loss the dataset implies: MSE for regression, cross-entropy for token tasks
-    (modular addition reads the answer at the last position, over the p answer tokens only)."""
+    (modular addition reads the answer at the last position, over the p answer tokens only; an
+    uploaded dataset's padding positions carry the target IGNORE_INDEX, which cross-entropy ignores, so
+    the loss is the mean over the real next tokens only)."""
     if dataset.name in ("regression", "linear_teacher"):
         return _mse
     if dataset.name == "modular_addition":
@@ -60,6 +63,14 @@ def loss_fn_for(dataset: Dataset) -> LossFn:
             return F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1))
 
         return next_token
+    if dataset.name == UPLOADED:
+
+        def masked_next_token(outputs: Tensor, targets: Tensor) -> Tensor:
+            # outputs [batch, pos, vocab], targets [batch, pos] with IGNORE_INDEX on padding
+            flat = outputs.reshape(-1, outputs.shape[-1])  # [batch·pos, vocab]
+            return F.cross_entropy(flat, targets.reshape(-1), ignore_index=IGNORE_INDEX)
+
+        return masked_next_token
     raise ValueError(f"no loss is defined for the dataset {dataset.name}")
 
 
@@ -70,4 +81,9 @@ def token_task(dataset: Dataset, max_prompts: int) -> TokenTask:
     if dataset.name == "induction_sequences":
         mask = dataset.extras["induction_mask"][:max_prompts]
         return TokenTask(dataset.inputs[:max_prompts], dataset.targets[:max_prompts], mask.to(torch.bool))
+    if (
+        dataset.name == UPLOADED
+    ):  # the real next tokens only; padding's IGNORE_INDEX becomes 0 under a false mask
+        mask = dataset.extras["target_mask"][:max_prompts]
+        return TokenTask(dataset.inputs[:max_prompts], dataset.targets[:max_prompts].clamp(min=0), mask)
     raise ValueError(f"{dataset.name} is not a token dataset")

@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "interlock.notifications",
     "interlock.findings",
     "interlock.checkpoints",
+    "interlock.datasets",
     "interlock.analyses",
     "interlock.disclosure",
     "interlock.api",

@@ -11,7 +11,16 @@ import importlib.util
 
 import pytest
 
-DOMAIN_APPS = ("accounts", "network", "artifacts", "findings", "checkpoints", "analyses", "disclosure")
+DOMAIN_APPS = (
+    "accounts",
+    "network",
+    "artifacts",
+    "findings",
+    "checkpoints",
+    "datasets",
+    "analyses",
+    "disclosure",
+)
 ROOMS = ("models", "access", "selectors", "services")
 
 

@@ -166,3 +166,56 @@ def test_cli_shows_why_an_analysis_failed(live_server, network, api_client_for, 
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == f"{request.uuid}  llc  failed  IndexError — list index out of range"
+
+
+def test_a_researcher_uploads_and_lists_their_organisations_datasets(
+    live_server, network, researcher, tmp_path: Path
+) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    person, token = researcher
+    env = {**os.environ, "INTERLOCK_URL": live_server.url, "INTERLOCK_TOKEN": token}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", "from interlock_client.cli import main; main()", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+    ids = tmp_path / "ids.safetensors"
+    save_file(
+        {"input_ids": torch.randint(0, 50, (6, 9)), "attention_mask": torch.ones(6, 9, dtype=torch.int64)},
+        ids,
+    )
+    done = cli(
+        "dataset", "upload", str(ids), "--name", "our corpus", "--format", "token_ids", "--label", "amber"
+    )
+    assert done.returncode == 0, done.stderr
+    dataset_id = done.stdout.split()[0]
+    assert f"{dataset_id}  6 rows  sha256 {hashlib.sha256(ids.read_bytes()).hexdigest()}" in done.stdout
+    text = tmp_path / "lines.jsonl"
+    text.write_text('{"text": "one"}\n{"text": "two"}\n')
+    with InterlockClient(live_server.url, token) as client:
+        uploaded = client.upload_dataset(text, name="notes", file_format="jsonl_text")
+        assert (uploaded["rows"], uploaded["label"], uploaded["state"]) == (2, "amber_strict", "uploaded")
+        assert {d["id"] for d in client.datasets()["results"]} == {dataset_id, uploaded["id"]}
+    listed = cli("dataset", "list")
+    assert listed.returncode == 0 and "2 dataset(s)" in listed.stdout and "6×9" in listed.stdout
+    as_json = cli("dataset", "list", "--json")
+    assert as_json.returncode == 0 and '"count": 2' in as_json.stdout
+    # a colleague sees the AMBER one only; bad input is one readable line and a non-zero exit
+    colleague = network.person(person.organisation, clearance=1)
+    colleague_token = api_token_create(
+        actor=principal_for(colleague), name="c", scopes=["read"], days=1
+    ).secret
+    with InterlockClient(live_server.url, colleague_token) as client:
+        assert [d["id"] for d in client.datasets()["results"]] == [dataset_id]
+    for bad in (
+        ("dataset", "upload", str(ids), "--name", "x", "--format", "parquet"),
+        ("dataset", "upload", str(ids), "--name", "x", "--format", "token_ids", "--label", "red"),
+        ("dataset", "upload", str(text), "--name", "x", "--format", "token_ids"),
+    ):
+        refused = cli(*bad)
+        assert refused.returncode == 1 and refused.stderr.startswith("error:"), refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    missing = cli("dataset", "upload", str(tmp_path / "nope"), "--name", "x", "--format", "token_ids")
+    assert missing.returncode == 2 and "is not a file" in missing.stderr

@@ -17,7 +17,9 @@ B = ManifestEntry("model.safetensors", "b" * 64, 20)
 def test_the_hash_is_pinned_and_independent_of_listing_order() -> None:
     # the canonical text is the sorted entries as compact JSON after a domain label
     canonical = (
-        b'interlock checkpoint manifest v1\x00[{"path":"config.json","sha256":"' + b"a" * 64 + b'","size":10},'
+        b'interlock checkpoint manifest v1\x00[{"path":"config.json","sha256":"'
+        + b"a" * 64
+        + b'","size":10},'
         b'{"path":"model.safetensors","sha256":"' + b"b" * 64 + b'","size":20}]'
     )
     assert manifest_sha256([A, B]) == hashlib.sha256(canonical).hexdigest()

@@ -8,7 +8,9 @@ interlock upload FILE --parent-type library --parent-id ORG_ID
 interlock download ARTIFACT_ID -o FILE
 interlock checkpoint upload FILE --spec SPEC.json --name NAME [--series S --position N]
 interlock checkpoint upload-hf FOLDER --name NAME [--series S --position N]
-interlock analyse CHECKPOINT_ID --kind llc [--params JSON] [--dataset NAME --dataset-params JSON] [--device gpu]
+interlock dataset upload FILE --name NAME --format token_ids|jsonl_text [--label amber_strict|amber --hazard-tier 0]
+interlock dataset list [--json]
+interlock analyse CHECKPOINT_ID --kind llc [--params JSON] [--dataset NAME | --dataset-id ID] [--dataset-params JSON] [--device gpu]
 interlock analysis show ID [--plots DIR]
 """
 
@@ -59,11 +61,26 @@ def _parser() -> argparse.ArgumentParser:
     put_hf.add_argument("--series", default="")
     put_hf.add_argument("--position", type=int)
     put_hf.add_argument("--hazard-tier", type=int, default=0)
+    dataset = commands.add_parser("dataset").add_subparsers(dest="action", required=True)
+    put_dataset = dataset.add_parser("upload", help="your organisation's own dataset, encrypted")
+    put_dataset.add_argument("file", type=Path)
+    put_dataset.add_argument("--name", required=True)
+    put_dataset.add_argument(
+        "--format",
+        required=True,
+        help='token_ids (safetensors input_ids) or jsonl_text (one {"text"} a line)',
+    )
+    put_dataset.add_argument(
+        "--label", default="amber_strict", help="amber_strict (only you) or amber (your organisation)"
+    )
+    put_dataset.add_argument("--hazard-tier", type=int, default=0)
+    dataset.add_parser("list").add_argument("--json", action="store_true", help="the raw JSON page")
     analyse = commands.add_parser("analyse")
     analyse.add_argument("checkpoint")
     analyse.add_argument("--kind", required=True)
     analyse.add_argument("--params", default="{}", help="JSON object")
-    analyse.add_argument("--dataset", default="regression")
+    analyse.add_argument("--dataset", default="regression", help="a built-in dataset")
+    analyse.add_argument("--dataset-id", help="one of your organisation's uploaded datasets instead")
     analyse.add_argument("--dataset-params", default="{}", help="JSON object")
     analyse.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     analyse.add_argument("--no-follow", action="store_true", help="print the id and return at once")
@@ -185,15 +202,43 @@ def run(argv: list[str] | None = None) -> int:
                 print(
                     f"{uploaded['id']}  sha256 {uploaded['sha256']}  (a steward must approve it before analyses run)"
                 )
+            elif args.command == "dataset" and args.action == "upload":
+                if not args.file.is_file():
+                    print(f"error: {args.file} is not a file", file=sys.stderr)
+                    return 2
+                registered = client.register_dataset(
+                    name=args.name, file_format=args.format, label=args.label, hazard_tier=args.hazard_tier
+                )
+                size = args.file.stat().st_size  # a bar on a terminal only: a refusal stays one line
+                with tqdm(total=size, unit="B", unit_scale=True, desc="upload", disable=None) as bar:
+                    client.upload(
+                        args.file, parent_type="dataset", parent_id=registered["id"], progress=bar.update
+                    )
+                uploaded = client.dataset(registered["id"])
+                print(f"{uploaded['id']}  {uploaded['rows']} rows  sha256 {uploaded['sha256']}")
+            elif args.command == "dataset" and args.action == "list":
+                page = client.datasets()
+                if args.json:
+                    print(json.dumps(page, indent=2))
+                else:
+                    for item in page["results"]:
+                        shape = "-" if item["rows"] is None else f"{item['rows']} rows"
+                        if item["seq_len"]:
+                            shape = f"{item['rows']}×{item['seq_len']}"
+                        print(
+                            f"{item['id']}  {item['label']:<12} H{item['hazard_tier']}  {item['format']:<10} "
+                            f"{item['state']:<15} {shape}  {item['name']}"
+                        )
+                    print(f"{page['count']} dataset(s)")
             elif args.command == "analyse":
+                dataset_params = _json_object(args.dataset_params, "--dataset-params")
                 created = client.request_analysis(
                     checkpoint=args.checkpoint,
                     kind=args.kind,
                     params=_json_object(args.params, "--params"),
-                    dataset={
-                        "name": args.dataset,
-                        "params": _json_object(args.dataset_params, "--dataset-params"),
-                    },
+                    dataset={"id": args.dataset_id, "params": dataset_params}
+                    if args.dataset_id
+                    else {"name": args.dataset, "params": dataset_params},
                     device=args.device,
                 )
                 if args.no_follow:

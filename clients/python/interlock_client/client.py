@@ -219,6 +219,40 @@ class InterlockClient:
             self.upload(path, parent_type="checkpoint", parent_id=registered["id"], progress=progress)
         return self.checkpoint(registered["id"])
 
+    def register_dataset(
+        self, *, name: str, file_format: str, label: str = "amber_strict", hazard_tier: int = 0
+    ) -> dict[str, Any]:
+        """Register an organisation's own dataset (`token_ids`: safetensors `input_ids` (N, T) and
+        optionally `attention_mask`; `jsonl_text`: one {"text": ...} a line) with its TLP label
+        (`amber_strict`: only you; `amber`: your organisation) and hazard tier; upload its file next."""
+        payload = {"name": name, "format": file_format, "label": label, "hazard_tier": hazard_tier}
+        return self._request("POST", "/api/v1/datasets/", json=payload).json()
+
+    def upload_dataset(
+        self,
+        path: Path,
+        *,
+        name: str,
+        file_format: str,
+        label: str = "amber_strict",
+        hazard_tier: int = 0,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Register a dataset and upload its file; the platform checks the file against its format
+        and pins its SHA-256. Returns the dataset as read back."""
+        registered = self.register_dataset(
+            name=name, file_format=file_format, label=label, hazard_tier=hazard_tier
+        )
+        self.upload(path, parent_type="dataset", parent_id=registered["id"], progress=progress)
+        return self.dataset(registered["id"])
+
+    def datasets(self) -> dict[str, Any]:
+        """The datasets you may see (a page: `results`, `count`)."""
+        return self._request("GET", "/api/v1/datasets/").json()
+
+    def dataset(self, dataset_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/v1/datasets/{dataset_id}/").json()
+
     def checkpoint(self, checkpoint_id: str) -> dict[str, Any]:
         return self._request("GET", f"/api/v1/checkpoints/{checkpoint_id}/").json()
 

@@ -8,6 +8,12 @@ their own results. Nobody else sees them unless an output release (`releases.py`
 by two cleared stewards of two organisations other than the requester's widened the
 audience; cleared stewards see an analysis while they review such a release. Plots are
 artifacts whose parent is the analysis, so they are visible exactly when the analysis is.
+
+An analysis on an organisation's own dataset has the intersection of its inputs' audiences: every
+clause above also needs the dataset's audience (its organisation, label and tier,
+`interlock.datasets.access`), so a checkpoint owner outside the dataset's audience does not see
+results computed on it; and its results are never released wider (an output release would carry
+the dataset's content past its label).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from interlock.analyses.models import (
 )
 from interlock.artifacts.parents import ArtifactParent, register_parent
 from interlock.core.errors import NotFound
+from interlock.datasets.access import dataset_audience, visible_datasets
+from interlock.datasets.models import UploadedDataset
 
 
 def _reaches(org_id: int) -> Q:
@@ -50,6 +58,12 @@ def analysis_rule(principal: Principal, action: Action, request: AnalysisRequest
     person = principal.person
     if not clearance_allows(person, request.hazard_tier):
         return deny("clearance below the strictest input's hazard tier")
+    if request.uploaded_dataset_id is not None and request.uploaded_dataset is not None:
+        dataset = dataset_audience(person, request.uploaded_dataset)
+        if not dataset:
+            return deny(f"outside the uploaded dataset's audience: {dataset.reason}")
+        if action == Action.REQUEST_RELEASE:
+            return deny("results on an uploaded dataset stay within the dataset's audience")
     requester = person.pk == request.requester_id
     owner_member = person.organisation_id == request.checkpoint.owner_org_id
     if action in (Action.VIEW, Action.DOWNLOAD):
@@ -114,10 +128,12 @@ def visible_analyses(principal: Principal, queryset: QuerySet[AnalysisRequest]) 
     audience = Q(requester_id=person.pk) | Q(checkpoint__owner_org_id=org_id) | Q(released=True)
     if person.is_steward:
         audience |= Q(pending=True)
+    datasets = visible_datasets(principal, UploadedDataset.objects.all()).values("pk")
     return (
         queryset.alias(released=released, pending=Exists(releases.filter(state=ReleaseState.PENDING)))
         .filter(hazard_tier__lte=max_visible_tier(person))
         .filter(audience)
+        .filter(Q(uploaded_dataset__isnull=True) | Q(uploaded_dataset__in=datasets))
     )
 
 
@@ -146,7 +162,7 @@ def access_analysis_by_id(
     return access_by_uuid(
         principal,
         AnalysisRequest.objects.select_related(
-            "checkpoint__owner_org", "checkpoint__artifact", "requester__organisation"
+            "checkpoint__owner_org", "checkpoint__artifact", "requester__organisation", "uploaded_dataset"
         ),
         analysis_uuid,
         action=action,
@@ -174,7 +190,10 @@ def _analysis_parent(principal: Principal, parent_id: str, action: Action) -> Ar
     return ArtifactParent("analysis", str(request.uuid), request.checkpoint.owner_org, kind="plot")
 
 
-STRICTEST = "the strictest of its inputs' (highest hazard tier; TLP:AMBER)"
+STRICTEST = (
+    "the strictest of its inputs' (highest hazard tier; TLP:AMBER, or an uploaded dataset's label, "
+    "whose audience it is narrowed to)"
+)
 
 policy.register(
     AnalysisRequest,
@@ -182,7 +201,8 @@ policy.register(
     filter_=visible_analyses,
     actions=(Action.VIEW, Action.DOWNLOAD, Action.CANCEL, Action.REQUEST_RELEASE),
     axes=STRICTEST,
-    audience="cleared requester and owner-org members; cleared targets of an approved output release",
+    audience="cleared requester and owner-org members; cleared targets of an approved output release; "
+    "with an uploaded dataset, only those also in the dataset's audience",
 )
 policy.register(
     AnalysisResult,

@@ -28,6 +28,11 @@ class AnalysisRequest(models.Model):
     kind = models.CharField(max_length=40)
     params = models.JSONField()
     dataset = models.JSONField()
+    # An organisation's own dataset, when the request uses one (`dataset` then describes it as
+    # {"name": "uploaded", "id", "format", "params"}): the result's audience is narrowed to its.
+    uploaded_dataset = models.ForeignKey(
+        "datasets.UploadedDataset", null=True, blank=True, on_delete=models.PROTECT, related_name="analyses"
+    )
     state = models.CharField(max_length=16, choices=AnalysisState.choices, default=AnalysisState.QUEUED)
     progress = models.FloatField(default=0.0)
     message = models.CharField(max_length=500, blank=True)

@@ -54,6 +54,9 @@ def job_blob(*, ticket_id: str, location: str) -> Artifact:
     )
     if item is not None and item.checkpoint.artifact is not None:
         return item.checkpoint.artifact
+    dataset = request.uploaded_dataset
+    if dataset is not None and dataset.artifact is not None and dataset.artifact.uuid == wanted:
+        return dataset.artifact  # the job's uploaded dataset
     # a file of a Hugging Face folder checkpoint that is an input of this job
     folder_file = (
         CheckpointFile.objects.select_related("artifact")

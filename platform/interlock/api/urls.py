@@ -4,6 +4,7 @@ from interlock.api import (
     analysis_views,
     artifact_views,
     checkpoint_views,
+    dataset_views,
     disclosure_views,
     finding_views,
     views,
@@ -121,6 +122,8 @@ urlpatterns = [
         checkpoint_views.CheckpointRevokeApi.as_view(),
         name="checkpoint-revoke",
     ),
+    path("datasets/", dataset_views.DatasetListApi.as_view(), name="dataset-list"),
+    path("datasets/<str:dataset_id>/", dataset_views.DatasetDetailApi.as_view(), name="dataset-detail"),
     path("analyses/", analysis_views.AnalysisListApi.as_view(), name="analysis-list"),
     path("analyses/<str:analysis_id>/", analysis_views.AnalysisDetailApi.as_view(), name="analysis-detail"),
     path(

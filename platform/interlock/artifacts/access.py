@@ -56,6 +56,6 @@ policy.register(
     rule=artifact_rule,
     filter_=visible_artifacts,
     actions=(Action.VIEW, Action.DOWNLOAD),
-    axes="its parent's (finding, checkpoint, analysis or organisation library)",
+    axes="its parent's (finding, checkpoint, dataset, analysis or organisation library)",
     audience="whoever may see the parent; content only to those who may download from it",
 )

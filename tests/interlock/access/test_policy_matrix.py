@@ -60,6 +60,7 @@ from interlock.checkpoints.models import (
 )
 from interlock.crypto.fields import SealedTextField
 from interlock.crypto.models import OrgKeyVersion
+from interlock.datasets.models import DatasetState, UploadedDataset
 from interlock.disclosure.access import open_calls
 from interlock.disclosure.models import (
     CaseComment,
@@ -277,6 +278,16 @@ class CheckpointFacts:
 
 
 @dataclass(frozen=True)
+class DatasetFacts:
+    key: str
+    org: str  # the owner organisation
+    label: str  # amber | amber_strict
+    tier: int
+    state: str
+    uploader: str
+
+
+@dataclass(frozen=True)
 class ReleaseFacts:
     target: str  # network | G | H
     state: str
@@ -289,6 +300,7 @@ class AnalysisFacts:
     tier: int
     requester: str
     releases: tuple[ReleaseFacts, ...]
+    dataset: str | None = None  # an organisation's own dataset it ran on
 
 
 @dataclass(frozen=True)
@@ -307,6 +319,7 @@ class Facts:
     checkpoints: dict[str, CheckpointFacts] = field(default_factory=dict)
     access: dict[tuple[str, str], str] = field(default_factory=dict)  # (person, checkpoint) → state
     analyses: dict[str, AnalysisFacts] = field(default_factory=dict)
+    datasets: dict[str, DatasetFacts] = field(default_factory=dict)
     cases: dict[str, CaseFacts] = field(default_factory=dict)
     seats: dict[tuple[str, str], str] = field(default_factory=dict)  # (person, case) → reviewer kind
     prior_affiliation_with_owner: frozenset[str] = frozenset({"u3"})
@@ -465,11 +478,35 @@ class Truth:
             return decider and state == "pending" and cleared(PERSON[grantee], tier)
         raise KeyError(action)
 
+    # an organisation's own datasets ------------------------------------------------------------
+    def dataset_audience(self, person: str, key: str) -> bool:
+        """The tier; the owner organisation only (stewards are no exception: a dataset needs no
+        approval); TLP:AMBER its members, TLP:AMBER+STRICT the uploader alone."""
+        p, d = PERSON[person], self.facts.datasets[key]
+        if not cleared(p, d.tier) or p.org != d.org:
+            return False
+        return d.label == Label.AMBER or person == d.uploader
+
+    def dataset(self, person: str, action: Action, key: str) -> bool:
+        d = self.facts.datasets[key]
+        audience = self.dataset_audience(person, key)
+        if action in (Action.VIEW, Action.ANALYSE):
+            return audience
+        if action == Action.ATTACH:
+            return audience and person == d.uploader and d.state == DatasetState.AWAITING_UPLOAD
+        raise KeyError(action)
+
     # analyses ----------------------------------------------------------------------------------
     def analysis(self, person: str, action: Action, key: str) -> bool:
         p, a = PERSON[person], self.facts.analyses[key]
         if not cleared(p, a.tier):
             return False  # requester, owner members, release targets and stewards alike
+        # the intersection of the inputs' audiences: every clause also needs the dataset's; and
+        # results on a dataset never go wider than it
+        if a.dataset is not None and (
+            not self.dataset_audience(person, a.dataset) or action == Action.REQUEST_RELEASE
+        ):
+            return False
         requester, owner_member = person == a.requester, p.org == "own"
         if action in (Action.VIEW, Action.DOWNLOAD):
             released = any(
@@ -510,6 +547,8 @@ class Truth:
             return self.analysis(person, Action.VIEW, key)
         if parent == "checkpoint":  # its name and hash to whoever sees it; its bytes to members
             return self.checkpoint(person, Action.VIEW, key) and self.checkpoint(person, action, key)
+        if parent == "dataset":  # its name and hash to the dataset's audience; its bytes to nobody
+            return action == Action.VIEW and self.dataset(person, Action.VIEW, key)
         return PERSON[person].org == key  # an organisation's library: its own members
 
     # disclosure --------------------------------------------------------------------------------
@@ -885,6 +924,58 @@ def write_analyses(world: World, checkpoints: dict[str, Checkpoint]) -> None:
                 world.add(OutputReleaseVote, vote, f"{org}'s vote on release {index} of {key}", audience)
 
 
+# analyses on an organisation's own dataset: (dataset, requester) over checkpoint tiers and plans
+DATASET_ANALYSES = [
+    "D own amber H0 uploaded by o3",
+    "D own amber_strict H1 uploaded by o3",
+    "D own amber H2 uploaded by a1",
+    "D own amber_strict H0 uploaded by a1",
+    "D grp amber H0 uploaded by g3",
+    "D grp amber_strict H3 uploaded by g3",
+]
+
+
+def write_dataset_analyses(
+    world: World, checkpoints: dict[str, Checkpoint], datasets: dict[str, UploadedDataset]
+) -> None:
+    """Analyses that ran on a dataset, some with a release approved to the network (as one
+    recorded before the rule existed would be): the release must not widen them."""
+    facts, people, truth = world.facts, world.people, world.truth
+    for dataset_key, requester, checkpoint_tier, released in itertools.product(
+        DATASET_ANALYSES, REQUESTERS, [0, 1], [False, True]
+    ):
+        tier = max(checkpoint_tier, facts.datasets[dataset_key].tier)
+        key = f"A on {dataset_key}, H{checkpoint_tier} checkpoint, by {requester}, released={released:d}"
+        others = [org for org in VOTERS if org != PERSON[requester].org]
+        releases = (
+            (ReleaseFacts("network", ReleaseState.APPROVED, frozenset(others[:2])),) if released else ()
+        )
+        facts.analyses[key] = AnalysisFacts(key, tier, requester, releases, dataset_key)
+        analysis = AnalysisRequest.objects.create(
+            requester=people[requester],
+            checkpoint=checkpoints[f"C H{checkpoint_tier} {CheckpointState.UPLOADED} by o3"],
+            approval_id=0,
+            kind="llc",
+            params={},
+            dataset={"name": "uploaded", "id": str(datasets[dataset_key].uuid)},
+            uploaded_dataset=datasets[dataset_key],
+            hazard_tier=tier,
+        )
+        world.add(AnalysisRequest, analysis, key, partial(truth.analysis, key=key))
+        audience = only_view(partial(truth.analysis, action=Action.VIEW, key=key))
+        result = AnalysisResult.objects.create(request=analysis, metrics_sealed=SEALED)
+        world.add(AnalysisResult, result, f"result of {key}", audience)
+        if released:
+            release = OutputRelease.objects.create(
+                analysis=analysis,
+                requested_by=people[requester],
+                target=ReleaseTarget.NETWORK,
+                reason="matrix",
+                state=ReleaseState.APPROVED,
+            )
+            world.add(OutputRelease, release, f"release of {key}", partial(truth.release, key=key, index=0))
+
+
 def write_cases(
     world: World, findings: dict[str, Finding], revisions: dict[str, FindingRevision]
 ) -> dict[str, DisclosureCase]:
@@ -947,7 +1038,46 @@ def write_cases(
     return cases
 
 
-def write_artifacts(world: World, findings: dict[str, Finding], checkpoints: dict[str, Checkpoint]) -> None:
+def write_datasets(world: World) -> dict[str, UploadedDataset]:
+    """The owner organisation's datasets in every label, tier, state and uploader; a few of
+    another organisation's."""
+    facts, people, truth = world.facts, world.people, world.truth
+    plans = [
+        ("own", label, tier, state, uploader)
+        for label, tier, state, uploader in itertools.product(
+            [Label.AMBER_STRICT, Label.AMBER],
+            TIERS,
+            [DatasetState.AWAITING_UPLOAD, DatasetState.UPLOADED],
+            ["o3", "a1"],
+        )
+    ] + [
+        ("grp", label, tier, DatasetState.UPLOADED, "g3")
+        for label, tier in itertools.product([Label.AMBER_STRICT, Label.AMBER], [0, 3])
+    ]
+    datasets: dict[str, UploadedDataset] = {}
+    for org, label, tier, state, uploader in plans:
+        key = f"D {org} {label} H{tier} {state} by {uploader}"
+        facts.datasets[key] = DatasetFacts(key, org, label, tier, state, uploader)
+        dataset = datasets[key] = UploadedDataset.objects.create(
+            owner_org=world.orgs[org],
+            uploaded_by=people[uploader],
+            name=key,
+            format="token_ids",
+            label=label,
+            hazard_tier=tier,
+            state=state,
+            sha256=SHA if state == DatasetState.UPLOADED else "",
+        )
+        world.add(UploadedDataset, dataset, key, partial(truth.dataset, key=key))
+    return datasets
+
+
+def write_artifacts(
+    world: World,
+    findings: dict[str, Finding],
+    checkpoints: dict[str, Checkpoint],
+    datasets: dict[str, UploadedDataset],
+) -> None:
     """Attachments of some findings, every checkpoint's file, some plots, organisation libraries."""
     truth, orgs = world.truth, world.orgs
     versions = {
@@ -984,6 +1114,10 @@ def write_artifacts(world: World, findings: dict[str, Finding], checkpoints: dic
         if digest("plot", row.key) % 4 == 0:
             rule = partial(truth.artifact, parent="analysis", key=row.key)
             artifact("own", "analysis", row.obj.uuid, f"plot of {row.key}", rule)
+    for key, dataset in datasets.items():
+        if dataset.state == DatasetState.UPLOADED:
+            rule = partial(truth.artifact, parent="dataset", key=key)
+            artifact(world.facts.datasets[key].org, "dataset", dataset.uuid, f"file of {key}", rule)
     for org in versions:
         rule = partial(truth.artifact, parent="library", key=org)
         artifact(org, "library", orgs[org].uuid, f"library of {org}", rule)
@@ -1006,8 +1140,10 @@ def build_world() -> World:
     revisions = write_finding_contents(world, findings)
     checkpoints = write_checkpoints(world)
     write_analyses(world, checkpoints)
+    datasets = write_datasets(world)
+    write_dataset_analyses(world, checkpoints, datasets)
     write_cases(world, findings, revisions)
-    write_artifacts(world, findings, checkpoints)
+    write_artifacts(world, findings, checkpoints, datasets)
     # Only now does G change, after every share and release into it: "exg" leaves, "late" joins.
     group.members.remove(orgs["exg"])
     group.members.add(orgs["late"])

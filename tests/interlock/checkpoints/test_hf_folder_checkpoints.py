@@ -77,7 +77,7 @@ def _register(api, files: dict[str, bytes] | None = None, **extra):
 
 
 def test_a_folder_is_pinned_by_its_manifest_hash_once_every_file_arrived(owner, network) -> None:
-    person, api = owner
+    _, api = owner
     created = _register(api)
     assert created.status_code == 201, created.content
     body = created.json()

@@ -23,6 +23,7 @@ from interlock.audit.services import audit_record
 from interlock.checkpoints.models import CheckpointLayout
 from interlock.core.errors import InvalidState
 from interlock.crypto.keys import data_key_open
+from interlock.datasets.models import UploadedDataset
 from interlock_wire import JobTicket, TicketBlob, artifact_object_id, job_blob_ad, seal, sign_ticket
 
 
@@ -53,7 +54,8 @@ def analysis_ticket(request: AnalysisRequest) -> str:
     A single-file checkpoint is one blob pinned by its own hash. A Hugging Face folder is one blob
     per file, each pinned by its manifest hash, and `extra["inputs"]` tells the worker which blobs
     form which folder under which names, with the manifest hash the approval binds (the worker
-    recomputes it from the files before it loads anything)."""
+    recomputes it from the files before it loads anything). An uploaded dataset is one more blob,
+    pinned by its own hash, and `extra["dataset"]` names it by location (`_uploaded_dataset`)."""
     ticket_id = str(uuid.uuid4())
     blobs: list[TicketBlob] = []
     labels = []
@@ -77,6 +79,10 @@ def analysis_ticket(request: AnalysisRequest) -> str:
             raise InvalidState(f"Checkpoint '{checkpoint.name}' has no file.")
         blobs.append(_ticket_blob(ticket_id, artifact, checkpoint.sha256))
         inputs.append({"layout": "file", "sha256": checkpoint.sha256, "files": {"": str(artifact.uuid)}})
+    dataset = request.dataset
+    if request.uploaded_dataset_id is not None:
+        blob, dataset = _uploaded_dataset(ticket_id, request, request.uploaded_dataset_id)
+        blobs.append(blob)
     now = time.time()
     ticket = JobTicket(
         ticket_id=ticket_id,
@@ -89,13 +95,32 @@ def analysis_ticket(request: AnalysisRequest) -> str:
         expires_at=now + settings.JOB_TICKET_SECONDS,
         extra={
             "spec": request.checkpoint.spec,
-            "dataset": request.dataset,
+            "dataset": dataset,
             "labels": labels,
             "inputs": inputs,
         },
     )
     AnalysisRequest.objects.filter(pk=request.pk).update(ticket_id=ticket_id, dispatched_at=timezone.now())
     return sign_ticket(ticket, keys.platform_signing_key()).decode()
+
+
+def _uploaded_dataset(
+    ticket_id: str, request: AnalysisRequest, dataset_pk: int
+) -> tuple[TicketBlob, dict[str, object]]:
+    """The dataset's blob and the ticket's description of it: {"name": "uploaded", "id", "format",
+    "location", "sha256", "params"} (the worker finds the blob by `location`)."""
+    uploaded = UploadedDataset.objects.select_related("artifact__key_version__organisation").get(
+        pk=dataset_pk
+    )
+    if uploaded.artifact is None or not uploaded.sha256:
+        raise InvalidState(f"Dataset '{uploaded.name}' has no file.")
+    described = {
+        **request.dataset,
+        "format": uploaded.format,
+        "location": str(uploaded.artifact.uuid),
+        "sha256": uploaded.sha256,
+    }
+    return _ticket_blob(ticket_id, uploaded.artifact, uploaded.sha256), described
 
 
 def analysis_dispatch(*, request_id: int) -> None:

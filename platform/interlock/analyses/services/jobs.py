@@ -63,9 +63,13 @@ def _by_ticket(ticket_id: str) -> AnalysisRequest:
 
 
 def _requester_may_still_analyse(request: AnalysisRequest) -> bool:
-    """The policy asked again at claim time, for every input: a suspension, a removed
-    organisation or an analysis-access grant revoked or expired while the job waited stops it."""
+    """The policy asked again at claim time, for every input (an uploaded dataset included): a
+    suspension, a removed organisation or an analysis-access grant revoked or expired while the
+    job waited stops it."""
     requester = Principal.on_behalf_of(request.requester)  # MFA guards sessions; a queued job has none
+    dataset = request.uploaded_dataset
+    if dataset is not None and not can(requester, Action.ANALYSE, dataset):
+        return False  # they left its organisation, or their clearance fell below its tier
     return all(
         can(requester, Action.ANALYSE, item.checkpoint)
         for item in request.inputs.select_related("checkpoint__owner_org")
@@ -95,7 +99,7 @@ def job_claim(*, ticket: JobTicket, worker_host: str, device: str) -> Claim:
     elif any(checkpoint_current_approval(item.checkpoint) is None for item in request.inputs.all()):
         refusal = "a checkpoint's approval ended before the job ran"
     elif not _requester_may_still_analyse(request):
-        refusal = "the requester may no longer analyse this checkpoint"
+        refusal = "the requester may no longer analyse this checkpoint or dataset"
     if refusal is not None:
         request.state = AnalysisState.FAILED
         request.message = refusal

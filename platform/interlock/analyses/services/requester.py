@@ -20,6 +20,7 @@ from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisInput, AnalysisRequest, AnalysisState
 from interlock.analyses.selectors import analysis_series_inputs
 from interlock.analyses.services.dispatch import analysis_dispatch
+from interlock.analyses.services.uploaded_inputs import is_uploaded, uploaded_dataset_input
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.checkpoints.access import access_checkpoint_by_id
@@ -85,12 +86,22 @@ def analysis_request_create(
         clean = validate_params(kind, params if params is not None else {})
     except ValueError as problem:
         raise ApplicationError("The analysis parameters are not valid.", {"params": [str(problem)]}) from None
-    clean_dataset = _dataset(dataset)
+    uploaded = None
+    if is_uploaded(dataset):
+        uploaded, clean_dataset = uploaded_dataset_input(
+            actor=actor, raw=dataset, checkpoint=checkpoint, kind=kind
+        )
+    else:
+        clean_dataset = _dataset(dataset)
     queue = _queue_for(device)
     try:
-        check_inputs(
-            kind, spec=checkpoint.spec, dataset=clean_dataset["name"], dataset_params=clean_dataset["params"]
-        )
+        if uploaded is None:  # an upload was checked against the kind and the model above
+            check_inputs(
+                kind,
+                spec=checkpoint.spec,
+                dataset=clean_dataset["name"],
+                dataset_params=clean_dataset["params"],
+            )
     except InputMismatch as problem:
         raise ApplicationError(
             "This analysis does not fit the checkpoint.", {problem.field: [str(problem)]}
@@ -125,8 +136,12 @@ def analysis_request_create(
             kind=kind,
             params=clean,
             dataset=clean_dataset,
+            uploaded_dataset=uploaded,
             queue=queue,
-            hazard_tier=max(item.hazard_tier for item in inputs),
+            # the strictest input: every checkpoint and the uploaded dataset
+            hazard_tier=max(
+                [item.hazard_tier for item in inputs] + ([uploaded.hazard_tier] if uploaded else [])
+            ),
         )
         AnalysisInput.objects.bulk_create(
             AnalysisInput(request=request, checkpoint=item, approval_id=approval.pk, position=index)
@@ -136,7 +151,12 @@ def analysis_request_create(
             actor=actor,
             event=Event.ANALYSIS_REQUESTED,
             target=request,
-            extra={"kind": kind, "params": clean, "inputs": [str(item.uuid) for item in inputs]},
+            extra={
+                "kind": kind,
+                "params": clean,
+                "inputs": [str(item.uuid) for item in inputs],
+                "dataset": str(uploaded.uuid) if uploaded else clean_dataset["name"],
+            },
         )
         transaction.on_commit(functools.partial(analysis_dispatch, request_id=request.pk))
     return request

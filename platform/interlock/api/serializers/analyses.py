@@ -40,7 +40,8 @@ class AnalysisSerializer(serializers.Serializer):
     kind = serializers.CharField()
     params = serializers.JSONField(help_text="The kind's validated parameters (see /api/v1/analysis-kinds/).")
     dataset = serializers.JSONField(
-        help_text="The dataset and its parameters, or null for the kind's default."
+        help_text="The dataset and its parameters, or null for the kind's default; an organisation's "
+        'own upload is {"name": "uploaded", "id", "format", "params"}.'
     )
     state = serializers.CharField()
     progress = serializers.FloatField()
@@ -101,7 +102,12 @@ class AnalysisInput(StrictSerializer):
     checkpoint = serializers.UUIDField()
     kind = serializers.CharField(max_length=40)
     params = serializers.JSONField(required=False, default=dict)
-    dataset = serializers.JSONField(required=False, default=None)
+    dataset = serializers.JSONField(
+        required=False,
+        default=None,
+        help_text='A built-in {"name", "params"}, or an uploaded dataset {"id", "params"} '
+        "(see /api/v1/datasets/); null for the kind's default.",
+    )
     device = serializers.ChoiceField(choices=["cpu", "gpu"], required=False, default="cpu")
 
 

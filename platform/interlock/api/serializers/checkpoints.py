@@ -50,7 +50,7 @@ class CheckpointSerializer(serializers.Serializer):
     @extend_schema_field(CheckpointFileSerializer(many=True))
     def get_files(self, checkpoint: Checkpoint) -> list[dict[str, object]]:
         """A folder's declared files, each marked once uploaded; empty for a single file."""
-        return CheckpointFileSerializer(selectors.checkpoint_files(checkpoint), many=True).data
+        return CheckpointFileSerializer(selectors.checkpoint_files(checkpoint), many=True).data  # type: ignore[return-value]
 
     @extend_schema_field(CheckpointApprovalSerializer(allow_null=True))
     def get_approval(self, checkpoint: Checkpoint) -> dict[str, object] | None:
