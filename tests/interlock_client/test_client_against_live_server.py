@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -177,6 +178,13 @@ def test_a_researcher_uploads_and_lists_their_organisations_datasets(
     person, token = researcher
     env = {**os.environ, "INTERLOCK_URL": live_server.url, "INTERLOCK_TOKEN": token}
 
+
+def test_cli_upload_hf_sends_a_folder_and_refuses_bad_folders_in_one_line(
+    live_server, researcher, tmp_path: Path
+) -> None:
+    _, token = researcher
+    env = {**CLI_ENV, "INTERLOCK_URL": live_server.url, "INTERLOCK_TOKEN": token}
+
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-c", "from interlock_client.cli import main; main()", *args]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
@@ -219,3 +227,40 @@ def test_a_researcher_uploads_and_lists_their_organisations_datasets(
         assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     missing = cli("dataset", "upload", str(tmp_path / "nope"), "--name", "x", "--format", "token_ids")
     assert missing.returncode == 2 and "is not a file" in missing.stderr
+
+    config = {
+        "model_type": "gpt2",
+        "vocab_size": 32,
+        "n_positions": 16,
+        "n_embd": 16,
+        "n_layer": 1,
+        "n_head": 2,
+    }
+    folder = tmp_path / "gpt2"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "model.safetensors").write_bytes(
+        b"weights"
+    )  # the worker validates the tensors, not the web tier
+    (folder / "README.md").write_text("left behind")
+    done = cli("checkpoint", "upload-hf", str(folder), "--name", "gpt2 step 1")
+    assert done.returncode == 0, done.stderr
+    assert "2 files  manifest sha256 " in done.stdout
+    refusals = {
+        "not a folder": (tmp_path / "missing", "is not a folder"),
+        "no config": (tmp_path, "has no config.json"),
+    }
+    for what, (path, message) in refusals.items():
+        refused = cli("checkpoint", "upload-hf", str(path), "--name", "x")
+        assert refused.returncode == 1, what
+        assert message in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    (folder / "pytorch_model.bin").write_bytes(b"\x80\x04pickle")
+    pickled = cli("checkpoint", "upload-hf", str(folder), "--name", "x")
+    assert pickled.returncode == 1
+    assert "pickled weights are never loaded" in pickled.stderr
+    assert len(pickled.stderr.strip().splitlines()) == 1
+    (folder / "pytorch_model.bin").unlink()
+    (folder / "config.json").write_text("{not json")
+    broken = cli("checkpoint", "upload-hf", str(folder), "--name", "x")
+    assert broken.returncode == 1 and "is not JSON" in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1

@@ -179,7 +179,10 @@ def test_kinds_registry_is_served(lab) -> None:
     kinds = {k["name"]: k for k in served["kinds"]}
     assert {"llc", "llc_trajectory", "attention_patterns", "head_ablation"} <= set(kinds)
     assert kinds["llc"]["access_level"] == 3 and kinds["attention_patterns"]["access_level"] == 2
-    assert kinds["llc_trajectory"]["series"] and kinds["head_ablation"]["families"] == ["transformer"]
+    assert kinds["llc_trajectory"]["series"] and kinds["head_ablation"]["families"] == [
+        "transformer",
+        "hf_causal_lm",
+    ]
     assert {d["name"] for d in served["datasets"]} == {
         "regression",
         "modular_addition",
