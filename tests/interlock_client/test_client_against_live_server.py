@@ -178,13 +178,6 @@ def test_a_researcher_uploads_and_lists_their_organisations_datasets(
     person, token = researcher
     env = {**os.environ, "INTERLOCK_URL": live_server.url, "INTERLOCK_TOKEN": token}
 
-
-def test_cli_upload_hf_sends_a_folder_and_refuses_bad_folders_in_one_line(
-    live_server, researcher, tmp_path: Path
-) -> None:
-    _, token = researcher
-    env = {**CLI_ENV, "INTERLOCK_URL": live_server.url, "INTERLOCK_TOKEN": token}
-
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-c", "from interlock_client.cli import main; main()", *args]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
@@ -227,6 +220,17 @@ def test_cli_upload_hf_sends_a_folder_and_refuses_bad_folders_in_one_line(
         assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     missing = cli("dataset", "upload", str(tmp_path / "nope"), "--name", "x", "--format", "token_ids")
     assert missing.returncode == 2 and "is not a file" in missing.stderr
+
+
+def test_cli_upload_hf_sends_a_folder_and_refuses_bad_folders_in_one_line(
+    live_server, researcher, tmp_path: Path
+) -> None:
+    _, token = researcher
+    env = {**CLI_ENV, "INTERLOCK_URL": live_server.url, "INTERLOCK_TOKEN": token}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", "from interlock_client.cli import main; main()", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
     config = {
         "model_type": "gpt2",
