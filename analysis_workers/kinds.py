@@ -10,6 +10,7 @@ level is ≤ n.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,27 @@ def sgld_schema(defaults: SamplerConfig) -> dict[str, dict[str, Any]]:
 
 
 SGLD_SCHEMA = sgld_schema(SamplerConfig())
+# The restricted LLC (Wang et al. 2024): which weights move, which rows of the dataset count.
+RESTRICTION_SCHEMA: dict[str, dict[str, Any]] = {
+    "components": {
+        "type": "string",
+        "default": None,
+        "description": "weight-restricted LLC: sample only these weights, comma-separated in devinterp's "
+        "grammar (l0h1, l0g0 for a grouped-query KV group, l0 attn, l0 mlp, embed, pos_embed, unembed); "
+        "empty for every weight",
+    },
+    "data_rows": {
+        "type": "integer",
+        "minimum": 2,
+        "maximum": 10_000_000,
+        "default": None,
+        "description": "data-restricted LLC: use only the first this many rows of the dataset "
+        "(posterior and L_n(w*) alike); empty for every row",
+    },
+}
+_COMPONENT = re.compile(
+    r"^(?:l(?P<layer>\d{1,4})(?:(?P<unit>[hg])(?P<index>\d{1,4})| (?P<block>attn|mlp))|embed|pos_embed|unembed)$"
+)
 # essential_dynamics samples at every checkpoint of a series: shorter chains by default
 SERIES_SGLD_SCHEMA = sgld_schema(SamplerConfig(num_draws=100))
 
@@ -123,9 +145,10 @@ _KINDS = (
     AnalysisKind(
         name="llc",
         title="Local learning coefficient (SGLD)",
-        description="λ̂ at the checkpoint with R-hat, ESS, MCSE and the loss trace",
+        description="λ̂ at the checkpoint with R-hat, ESS, MCSE and the loss trace; optionally restricted "
+        "to some weights (a head, a layer's attention or MLP, …) or to the first rows of the dataset",
         access_level=3,
-        params_schema=SGLD_SCHEMA,
+        params_schema={**SGLD_SCHEMA, **RESTRICTION_SCHEMA},
         runner="analysis_workers.runners.llc:run",
         families=("deep_linear", "mlp", "transformer", "hf_causal_lm"),
         datasets=("regression", *TOKEN_DATASETS),
@@ -311,6 +334,60 @@ def token_limits(spec: object) -> tuple[int, int] | None:
         architecture = validated.config.architecture
         return int(architecture.d_vocab), int(architecture.n_ctx)
     return None
+
+
+def components_of(text: str | None) -> list[str]:
+    """The component names of a comma-separated `components` param (empty for none)."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def check_components(spec: object, text: str | None) -> None:
+    """InputMismatch on `params` unless every named component exists in this model: the grammar,
+    a layer below n_layers, a head below n_heads, a KV group only on grouped-query models (below
+    n_kv_heads), learned positions only where the model has them. Torch-free (the worker resolves
+    the names to exact weight masks, `analysis_workers.llc.restriction.component_masks`)."""
+    names = components_of(text)
+    if not names:
+        return
+    validated = validate_spec(spec)
+    family = validated.family.name
+    if family == "transformer":
+        layers, heads, groups = validated.config.n_layers, validated.config.n_heads, 0
+        learned_positions = True
+    elif family == "hf_causal_lm":
+        arch = validated.config.architecture
+        layers, heads = arch.n_layers, arch.n_heads
+        groups = arch.n_kv_heads if arch.model_type in ("llama", "qwen2", "mistral") else 0
+        learned_positions = arch.model_type == "gpt2"
+    else:
+        raise InputMismatch("params", f"components name transformer weights; a {family} model has none")
+    for name in names:
+        found = _COMPONENT.match(name)
+        if found is None:
+            raise InputMismatch(
+                "params",
+                f"component {name[:40]!r} is not in the grammar l0h1, l0g0, 'l0 attn', 'l0 mlp', "
+                "embed, pos_embed, unembed",
+            )
+        if name == "pos_embed" and not learned_positions:
+            raise InputMismatch("params", "this model has no learned position embedding (pos_embed)")
+        if found["layer"] is None:
+            continue
+        if int(found["layer"]) >= layers:
+            raise InputMismatch(
+                "params", f"component {name!r}: the model has {layers} layers (l0…l{layers - 1})"
+            )
+        unit, index = found["unit"], int(found["index"] or 0)
+        if unit == "h" and index >= heads:
+            raise InputMismatch(
+                "params", f"component {name!r}: each layer has {heads} heads (h0…h{heads - 1})"
+            )
+        if unit == "g" and not groups:
+            raise InputMismatch(
+                "params", f"component {name!r}: KV groups exist only on llama, qwen2 and mistral"
+            )
+        if unit == "g" and index >= groups:
+            raise InputMismatch("params", f"component {name!r}: each layer has {groups} KV groups")
 
 
 def check_kind_family(kind_name: str, *, spec: object) -> str:

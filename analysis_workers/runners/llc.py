@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from analysis_workers.interp.report import AnalysisReport, finite, new_figure
-from analysis_workers.llc import estimate_llc
+from analysis_workers.kinds import components_of
+from analysis_workers.llc import component_masks, estimate_llc
 from analysis_workers.llc.trajectory import llc_over_checkpoints
 from analysis_workers.runners.inputs import JobInputs, loss_fn_for
 from analysis_workers.sampler_config import SamplerConfig
@@ -14,7 +15,13 @@ TRACE_POINTS = 200
 
 
 def run(inputs: JobInputs) -> AnalysisReport:
+    """λ̂ at the checkpoint; restricted to the named components' weights and/or the first
+    `data_rows` rows when the request says so (Wang et al. 2024's refined LLC)."""
     data = inputs.dataset.as_tuple()
+    components = components_of(inputs.params.get("components"))
+    rows = inputs.params.get("data_rows")
+    if rows is not None and rows > len(data[0]):
+        raise ValueError(f"data_rows = {rows}, but the dataset has {len(data[0])} rows")
     estimate = estimate_llc(
         inputs.model,
         data,
@@ -22,6 +29,8 @@ def run(inputs: JobInputs) -> AnalysisReport:
         SamplerConfig.from_params(inputs.params),
         progress=inputs.progress,
         device=inputs.device,
+        weight_masks=component_masks(inputs.model, components) if components else None,
+        data_subset=range(rows) if rows is not None else None,
     )
     trace = estimate.loss_trace
     stride = max(trace.shape[1] // TRACE_POINTS, 1)
@@ -42,6 +51,7 @@ def run(inputs: JobInputs) -> AnalysisReport:
             "init_loss": estimate.init_loss,
             "diagnostics": estimate.diagnostics,
             "loss_trace_mean": trace.mean(dim=0)[::stride].tolist(),
+            "restricted_to": {"components": components, "data_rows": rows},
         },
         figures={"loss_trace": figure},
     )
