@@ -1,7 +1,8 @@
 """A Hugging Face checkpoint end to end: a GPT-2-style folder saved by `transformers` in shards,
 uploaded with the researcher's client (`upload_hf_checkpoint`, as `interlock checkpoint upload-hf`
-does), approved by a steward, analysed by a real worker process (LLC and attention scores on token
-data that fits the model), the results and plots reaching only the result's audience."""
+does), approved by a steward, analysed by a real worker process (LLC and attention scores) on the
+organisation's own token dataset (uploaded as `interlock dataset upload` does), the results and
+plots reaching only the result's audience: the intersection of the checkpoint's and the dataset's."""
 
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ def _save_gpt2_folder(folder: Path) -> None:
     torch.manual_seed(0)
     model = transformers.GPT2LMHeadModel(config)
     model.save_pretrained(folder, safe_serialization=True, max_shard_size="20KB")
+
+
+def _save_token_dataset(path: Path) -> None:
+    """Repeated random sequences (an induction language) as safetensors `input_ids` (N, T)."""
+    import torch
+    from safetensors.torch import save_file
+
+    generator = torch.Generator().manual_seed(1)
+    half = torch.randint(0, VOCAB, (64, 8), generator=generator)
+    save_file({"input_ids": torch.cat([half, half], dim=1).contiguous()}, str(path))
 
 
 def _follow(client: InterlockClient, analysis_id: str) -> dict:
@@ -74,10 +85,13 @@ def test_upload_hf_approve_analyse_and_only_the_audience_sees_the_results(
                 expires_at=timezone.now() + timedelta(days=1),
                 sha256=checkpoint["sha256"],
             )
-            dataset = {
-                "name": "induction_sequences",
-                "params": {"n": 64, "vocab_size": VOCAB, "seq_len": 16, "min_period": 3, "max_period": 6},
-            }
+            tokens = tmp_path / "tokens.safetensors"
+            _save_token_dataset(tokens)
+            uploaded = client.upload_dataset(
+                tokens, name="repeated sequences", file_format="token_ids", label="amber"
+            )
+            assert uploaded["state"] == "uploaded", uploaded
+            dataset = {"id": uploaded["id"], "params": {}}
             from interlock.celery import app
 
             wait_until(lambda: bool(app.control.ping(timeout=1.0)), 60)
