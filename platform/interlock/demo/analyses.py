@@ -46,7 +46,7 @@ APPROVER = "steward@beacon.example"
 SERIES = "modadd-p53"
 DATASET = {"name": "modular_addition", "params": {"p": 53, "train_fraction": 0.5, "seed": 3}}
 SGLD = {"num_chains": 4, "num_draws": 300, "num_burnin": 100, "step_size": 1e-4, "localization": 100.0}
-FINDING_TITLE = "The LLC of a grokking transformer peaks at memorisation and falls as it generalises"
+FINDING_TITLE = "LLC along the training of the demo's modular-addition transformer, as measured"
 
 Say = Callable[[str], None]
 
@@ -163,9 +163,8 @@ def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[
         for row in rows
     )
     body = (
-        "A 1-layer transformer trained on (a + b) mod 53 with half the pairs memorises first and "
-        "generalises later. Its local learning coefficient, estimated at every checkpoint of the "
-        "series, rises to a peak at memorisation and falls through grokking.\n\n"
+        "A 1-layer transformer trained on (a + b) mod 53 with half the pairs, its local learning "
+        f"coefficient estimated by the platform at every checkpoint of the series. {_measured(rows)}\n\n"
         "| step | λ̂ | training loss |\n|---|---|---|\n"
         f"{table}\n\n"
         f"Analyses: [LLC trajectory](/analyses/{trajectory['id']}/) and "
@@ -206,6 +205,24 @@ def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[
     return str(finding.uuid)
 
 
+def _measured(rows: list[dict[str, Any]]) -> str:
+    """What this run measured, in words made from the numbers (never a claim written beforehand)."""
+    valued = [row for row in rows if row["llc"] is not None]
+    if not valued:
+        return "No checkpoint passed the checks for a value (each row says why)."
+    peak = max(valued, key=lambda row: row["llc"])
+    last = rows[-1]
+    ending = (
+        f"at the last (step {last['checkpoint']}) it is {last['llc']:.1f}"
+        if last["llc"] is not None
+        else f"the last (step {last['checkpoint']}) was flagged"
+    )
+    return (
+        f"{len(valued)} of {len(rows)} checkpoints got a value; the highest, {peak['llc']:.1f}, at step "
+        f"{peak['checkpoint']}; {ending}."
+    )
+
+
 def _open_disclosure(finding_uuid: str, say: Say) -> str:
     """The researcher asks to widen the finding to the whole network; a steward of another
     organisation assigns a reviewer from a third one. The case waits for that review."""
@@ -222,7 +239,7 @@ def _open_disclosure(finding_uuid: str, say: Say) -> str:
         actor=Principal.on_behalf_of(researcher),
         finding_uuid=finding_uuid,
         target="network",
-        rationale="The LLC's rise and fall through grokking is a measurement, not a recipe; the network "
+        rationale="An LLC trajectory over a training run is a measurement, not a recipe; the network "
         "should be able to compare it with their own runs.",
         assessment={
             "enables": "Recognising memorisation and generalisation phases in small models.",

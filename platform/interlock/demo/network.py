@@ -82,32 +82,35 @@ def _ensure_org(name: str, ceiling: int, scope: str, founders: list[Person]) -> 
     return org
 
 
+# Questions, plans and drafts, never results: demo text states only what the platform measured,
+# and these are written before any analysis runs (the measured findings are made from the
+# analyses' metrics in `interlock.demo.analyses`).
 DEMO_FINDINGS = [
     # (author e-mail, title, label, hazard tier, audience)
     (
         "researcher@aletheia.example",
-        "Layer-1 head 3 is an induction head in the modular-addition model",
+        "Question for the network: at which training step do your small transformers form induction heads?",
         "green",
         0,
         {"network": True},
     ),
     (
         "researcher@aletheia.example",
-        "Ablating the key Fourier frequencies removes generalisation",
+        "Plan: ablate the grokking model's key Fourier frequencies and measure its test loss",
         "amber",
         1,
         {"own_org": True, "groups": True},
     ),
     (
         "reviewer@beacon.example",
-        "A probe recovers the planted truth direction at layer 1 only",
+        "Draft: which layer should a linear probe read for the answer's parity?",
         "amber_strict",
         1,
         {},
     ),
     (
         "steward@aletheia.example",
-        "Weight-restricted LLC singles out one capability-relevant circuit",
+        "Proposal: weight-restricted LLC on a capability-relevant circuit",
         "red",
         2,
         {},
@@ -135,7 +138,8 @@ def _ensure_demo_findings(group: SharingGroup) -> list[dict[str, Any]]:
             finding = finding_create(
                 actor=Principal.on_behalf_of(author),
                 title=title,
-                body=f"{title}.\n\nDemo finding: see the analyses attached.",
+                body=f"{title}\n\nA demo finding that shows how its label and audience limit who reads it; "
+                "it reports no measurement (the measured results are in the analyses' findings).",
                 label=label,
                 hazard_tier=hazard,
                 tags=["demo"],
