@@ -62,6 +62,7 @@ PROTECTED = {
 }
 DEDICATED = {
     "findings_create": {"label"},  # the first label, chosen by the author at creation
+    "datasets_register": {"label"},  # a dataset's label, chosen once by its uploader at registration
     "findings_share": {"label", "audience_own_org", "audience_network", "groups"},
     "findings_share_preview": {"label", "audience_own_org", "audience_network", "groups"},
 }
