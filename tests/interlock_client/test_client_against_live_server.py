@@ -176,7 +176,7 @@ def test_a_researcher_uploads_and_lists_their_organisations_datasets(
     from safetensors.torch import save_file
 
     person, token = researcher
-    env = {**os.environ, "INTERLOCK_URL": live_server.url, "INTERLOCK_TOKEN": token}
+    env = {**CLI_ENV, "INTERLOCK_URL": live_server.url, "INTERLOCK_TOKEN": token}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-c", "from interlock_client.cli import main; main()", *args]
@@ -261,8 +261,10 @@ def test_cli_upload_hf_sends_a_folder_and_refuses_bad_folders_in_one_line(
     (folder / "pytorch_model.bin").write_bytes(b"\x80\x04pickle")
     pickled = cli("checkpoint", "upload-hf", str(folder), "--name", "x")
     assert pickled.returncode == 1
-    assert "pickled weights are never loaded" in pickled.stderr
-    assert len(pickled.stderr.strip().splitlines()) == 1
+    # the progress bar (hashing came first) may stand above it; the error is one line, the last
+    errors = [line for line in pickled.stderr.strip().splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and pickled.stderr.strip().endswith(errors[0])
+    assert "pickled weights are never loaded" in errors[0]
     (folder / "pytorch_model.bin").unlink()
     (folder / "config.json").write_text("{not json")
     broken = cli("checkpoint", "upload-hf", str(folder), "--name", "x")

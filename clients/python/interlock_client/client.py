@@ -32,11 +32,23 @@ def hf_folder_files(folder: Path) -> list[Path]:
         raise InterlockError(0, "usage", f"{folder} is not a folder")
     if not (folder / "config.json").is_file():
         raise InterlockError(0, "usage", f"{folder} has no config.json: not a Hugging Face checkpoint folder")
+    hf_folder_config(folder)  # refused before any progress is shown
     return sorted(
         path
         for path in folder.iterdir()
         if path.is_file() and not path.name.startswith(".") and path.name not in NOT_MODEL_FILES
     )
+
+
+def hf_folder_config(folder: Path) -> dict[str, Any]:
+    """The folder's config.json as a JSON object; InterlockError (one line) when it is not one."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as problem:
+        raise InterlockError(0, "usage", f"{folder}/config.json is not JSON: {problem}") from None
+    if not isinstance(config, dict):
+        raise InterlockError(0, "usage", f"{folder}/config.json is not a JSON object")
+    return config
 
 
 def _sha256_file(path: Path, progress: Callable[[int], None] | None) -> str:
@@ -197,10 +209,7 @@ class InterlockClient:
         size are declared first, so a file that changes on the way is refused. `progress(bytes)`
         after each chunk, over hashing and sending (twice the folder's size in all)."""
         files = hf_folder_files(folder)
-        try:
-            config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-            raise InterlockError(0, "usage", f"{folder}/config.json is not JSON: {problem}") from None
+        config = hf_folder_config(folder)
         manifest = [
             {"path": path.name, "sha256": _sha256_file(path, progress), "size": path.stat().st_size}
             for path in files
