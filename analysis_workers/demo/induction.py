@@ -82,6 +82,7 @@ def repeated_sequences(
     max_period: int,
     generator: torch.Generator,
     random_prefix: bool = True,
+    prefix_rule: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """tokens [n, n_ctx] and a mask [n, n_ctx] of positions whose *next* token is predictable.
 
@@ -91,12 +92,23 @@ def repeated_sequences(
     occurrence of token t when t ≥ start_i + period_i (token t has then been seen before,
     followed by the token that comes next). The random start keeps the block from sitting at fixed
     positions, which a model could otherwise memorise instead of learning induction.
+
+    With `prefix_rule` (a permutation ρ of the d_vocab tokens) the prefix is no longer uniform:
+    its first two tokens are, and each later one is ρ applied to the token two before it,
+    x_{t+1} = ρ(x_{t−1}). Predicting it needs the previous token, so a model trained on it has a
+    reason to grow a previous-token head, as models trained on text do (`demo.hf_induction`).
+    The random draws are the same with or without the rule.
     """
     periods = torch.randint(min_period, max_period + 1, (n,), generator=generator)  # [n]
     room = (n_ctx - 2 * periods + 1) if random_prefix else torch.ones_like(periods)  # [n]
     starts = (torch.rand(n, generator=generator) * room).long()  # [n], 0 ≤ start < room
     blocks = torch.rand(n, d_vocab, generator=generator).argsort(dim=1)[:, :max_period]  # [n, max_period]
     noise = torch.randint(0, d_vocab, (n, n_ctx), generator=generator)  # [n, n_ctx]
+    if prefix_rule is not None:
+        if prefix_rule.shape != (d_vocab,):
+            raise ValueError(f"prefix_rule must map each of the {d_vocab} tokens: shape ({d_vocab},)")
+        for t in range(2, n_ctx):
+            noise[:, t] = prefix_rule[noise[:, t - 2]]
     positions = torch.arange(n_ctx).unsqueeze(0)  # [1, n_ctx]
     offset = positions - starts.unsqueeze(1)  # [n, n_ctx]
     index = offset.clamp(min=0) % periods.unsqueeze(1)  # [n, n_ctx]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
 
@@ -52,6 +54,23 @@ def test_repeated_sequences_repeat_with_their_period_after_a_random_start() -> N
         assert mask[first:-1].all() and not mask[:first].any()
         assert row[first] == row[first - period]  # the current token was seen one period earlier
     assert len({int(m.nonzero()[0]) for m in predictable}) > 5  # starts and periods vary
+
+
+def test_a_prefix_rule_makes_the_prefix_follow_it_and_leaves_the_repeats_as_they_were() -> None:
+    rule = torch.randperm(32, generator=torch.Generator().manual_seed(5))  # ρ
+    language = partial(repeated_sequences, d_vocab=32, n_ctx=24, min_period=4, max_period=10)
+    plain, plain_mask = language(64, generator=torch.Generator().manual_seed(0))
+    ruled, ruled_mask = language(64, generator=torch.Generator().manual_seed(0), prefix_rule=rule)
+    assert torch.equal(plain_mask, ruled_mask)
+    for row, plain_row, mask in zip(ruled, plain, ruled_mask, strict=True):
+        first = int(mask.nonzero()[0])
+        period = next(k for k in range(4, 11) if all(row[t + 1] == row[t + 1 - k] for t in range(first, 23)))
+        start = first - period  # the block starts here; the prefix is everything before
+        assert torch.equal(row[start:], plain_row[start:])
+        assert torch.equal(row[:2], plain_row[:2])
+        assert all(row[t] == rule[row[t - 2]] for t in range(2, start))
+    with pytest.raises(ValueError, match="prefix_rule"):
+        language(4, generator=torch.Generator(), prefix_rule=rule[:10])
 
 
 def test_induction_trainer_is_deterministic_and_lowers_the_loss() -> None:
