@@ -256,7 +256,7 @@ HF = (
         "GPT-2 d128 L5", 128, 5, 4, 1024, 32, num_draws=50, train_steps=300, train_lr=1e-3, train_batch=32
     ),
     # n = 512: the engine's L_n(w*)-and-gradient pass holds every row's activations at once
-    # (about 13 GB at n = 1024 for this model). A minute of training leaves it near its initial
+    # (about 12 GiB at n = 1024 for this model). A minute of training leaves it near its initial
     # loss: 12 layers need more steps to leave the plateau than a bench should spend.
     GPT2Case(
         "GPT-2 d256 L12", 256, 12, 4, 512, 32, num_draws=20, train_steps=60, train_lr=5e-4, train_batch=16
