@@ -22,36 +22,38 @@ returns the row's loss repeated over the (seq − 1) positions (the same mean).
 
 Suite `hf`: Hugging Face GPT-2 models (`GPT2LMHeadModel` built offline from a `GPT2Config`, eager
 attention, no dropout, tied embeddings) of about 0.1M, 1M and 10M parameters, trained briefly with
-Adam on n = 32 · batch sequences of 32 tokens from the platform's induction language
+Adam on n sequences of 32 tokens from the platform's induction language
 (`analysis_workers.datasets.induction` with period 16: a random prefix of 16 distinct tokens out of
-128, then the same 16 again), so that w* is near a minimum (of L_n: the first half is unpredictable
-except through memorised bigrams, the second half is a copy). The loss is next-token cross-entropy averaged over every position of every
-sequence. The engine samples a wrapper whose forward(input_ids) returns the logits, with data
-(tokens[:, :-1], tokens[:, 1:]); devinterp samples the GPT2LMHeadModel itself with the token rows as
-`input_ids` and its own per-token cross-entropy (the same mean); its L_n(w*) uses 32 batches, which
-are all n sequences.
+128, then the same 16 again), so that w* is near a minimum of L_n (the first half is unpredictable
+except through memorised bigrams, the second half is a copy). The loss is next-token cross-entropy
+averaged over every position of every sequence. The engine samples a wrapper whose forward(input_ids)
+returns the logits, with data (tokens[:, :-1], tokens[:, 1:]); devinterp samples the GPT2LMHeadModel
+itself with the token rows as `input_ids` and its own per-token cross-entropy (the same mean), and
+computes its L_n(w*) on n / batch batches, i.e. on every row, as the engine does.
 
 Burn-in is 0 for both, because devinterp 2.0.1 averages over every step, burn-in included.
 devinterp runs with `match_sampling_input_ids_across_chains=False`, so that its chains, like the
 engine's, see independent minibatches and the Monte Carlo standard error (MCSE, from the λ̂ trace's
 effective sample size, `llc.diagnostics.mcse`, for both) is valid; its speed does not depend on
 it. Differences that remain: devinterp draws minibatches by shuffling without replacement (and
-replays the first epoch's order), computes L_n(w*) once per chain on 32 batches and writes its
-trace to a zarr store; this engine draws rows with replacement per chain and computes L_n(w*) once
-on all rows. |Δ| / σ is |λ̂_engine − λ̂_reference| over √(MCSE_engine² + MCSE_reference²).
+replays the first epoch's order), computes L_n(w*) once per chain (on 32 batches for the deep
+linear networks) and writes its trace to a zarr store; this engine draws rows with replacement per
+chain and computes L_n(w*) (and ‖∇L_n(w*)‖, a diagnostic) once, on all rows. |Δ| / σ is
+|λ̂_engine − λ̂_reference| over √(MCSE_engine² + MCSE_reference²).
 
 Throughput is chain-steps per second (chains × steps / wall time of the whole call, L_n(w*)
 included, for both). The engine runs once as a warm-up, then the engine and the reference
-alternate (`--repeats` and `--reference-repeats` runs; the median time is reported, so both
-see the same background load); every run of one implementation gives the same λ̂ (one seed). FLOP/s
+alternate (`--repeats` and `--reference-repeats` runs), so that both see the same background
+load; the table shows the median run (the faster middle one for an even count) and every run of
+one implementation gives the same λ̂ (one seed). FLOP/s
 counts, per chain-step, (6P − 2P₁) · B for a deep linear network (forward 2PB, weight gradients
 2PB, activation gradients 2(P − P₁)B with P₁ the first layer's weights) and 3 × the forward's
 matmul FLOPs for GPT-2 (B(T − 1) tokens through 24Ld² + 4L(T − 1)d + 2dV each), compared with a
-float32 matmul (2048³ on CPU, 1024³ with --quick, 8192³ on CUDA; median of 5) measured in the same run. Peak memory is
-the growth of the resident set during the call on CPU (polled every 5 ms; glibc returns freed large
-blocks, so it tracks live tensors), of allocated memory on CUDA. Without devinterp installed the
-comparison uses a faithful sequential per-chain reimplementation, labelled "sequential (not
-devinterp)".
+float32 matmul (2048³ on CPU, 1024³ with --quick, 8192³ on CUDA; median of 5) measured in the same
+run. Peak memory is the growth of the resident set during the call on CPU (polled every 10 ms, after
+`malloc_trim` has handed freed heap back, so that it tracks the call's live tensors), of allocated
+memory on CUDA. Without devinterp installed the comparison uses a faithful sequential per-chain
+reimplementation, labelled "sequential (not devinterp)".
 """
 
 from __future__ import annotations
@@ -254,7 +256,7 @@ HF = (
         "GPT-2 d128 L5", 128, 5, 4, 1024, 32, num_draws=50, train_steps=300, train_lr=1e-3, train_batch=32
     ),
     # n = 512: the engine's L_n(w*)-and-gradient pass holds every row's activations at once
-    # (about 13 GB at n = 1024 for this model). A minute of training leaves it near its initial
+    # (about 12 GiB at n = 1024 for this model). A minute of training leaves it near its initial
     # loss: 12 layers need more steps to leave the plateau than a bench should spend.
     GPT2Case(
         "GPT-2 d256 L12", 256, 12, 4, 512, 32, num_draws=20, train_steps=60, train_lr=5e-4, train_batch=16
@@ -476,7 +478,7 @@ class Clock:
 
 class PeakMemory:
     """Peak growth of process memory during a `with` block: resident set on CPU (polled from
-    /proc/self/statm every 5 ms by a thread; NaN where there is no /proc), allocated memory on CUDA."""
+    /proc/self/statm every 10 ms by a thread; NaN where there is no /proc), allocated memory on CUDA."""
 
     def __init__(self, device: str) -> None:
         self._cuda = device.startswith("cuda")
@@ -508,7 +510,7 @@ class PeakMemory:
             self.peak = float(max(self._max, _resident_bytes()) - self._start)
 
     def _poll(self) -> None:
-        while not self._stop.wait(0.005):
+        while not self._stop.wait(0.01):
             self._max = max(self._max, _resident_bytes())
 
 
@@ -583,9 +585,13 @@ def main() -> None:
         help=f"γ (DLN {DLN_LOCALIZATION:g}, GPT-2 {GPT2_LOCALIZATION:g})",
     )
     parser.add_argument("--reference", choices=("devinterp", "sequential", "none"), default="devinterp")
-    parser.add_argument("--repeats", type=int, default=3, help="engine runs per model (median)")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="engine runs per model (median; default 3, 1 with --quick)"
+    )
     parser.add_argument("--reference-repeats", type=int, default=1, help="reference runs per model (median)")
     args = parser.parse_args()
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.tf32:
