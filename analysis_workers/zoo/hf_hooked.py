@@ -46,8 +46,7 @@ probabilities; `wrap_causal_lm` switches to it. Tokens are unpadded prompts of e
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -55,7 +54,7 @@ import torch
 from torch import Tensor, nn
 
 from analysis_workers.zoo.components import ComponentLayout, HeadAxis, LayerLayout, parameters_under
-from analysis_workers.zoo.transformer import HookFn, HookPoint, NameFilter, matches_filter
+from analysis_workers.zoo.transformer import HookFn, HookPoint, HookRunner
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -270,7 +269,7 @@ def _attach(site: _Site, point: HookPoint, fn: HookFn) -> torch.utils.hooks.Remo
 # ------------------------------------------------------------------------- model
 
 
-class HookedCausalLM(nn.Module):
+class HookedCausalLM(HookRunner, nn.Module):
     """tokens [batch, pos] (int64, pos ≤ n_ctx) → logits [batch, pos, d_vocab], with hook points.
 
     `hf` is the wrapped transformers model (its parameters are this module's, prefixed `hf.`).
@@ -485,54 +484,11 @@ class HookedCausalLM(nn.Module):
 
     # ---------------------------------------------------------------- hooks
 
-    def hook_names(self, names_filter: NameFilter = None) -> list[str]:
-        """Hook-point names in forward order that pass `names_filter` (all when None)."""
-        return [name for name in self._points if matches_filter(name, names_filter)]
+    def _hook_point_names(self) -> Iterable[str]:
+        return self._points
 
-    @contextlib.contextmanager
-    def hooks(self, fwd_hooks: Sequence[tuple[str | Callable[[str], bool], HookFn]] = ()) -> Iterator[None]:
-        """Attach hooks for the body of the `with` statement; removed on exit, even on error.
-
-        Each entry is (hook name or a predicate on names, fn); fn(activation, hook) returns a
-        replacement activation or None. Replacing a read-only activation raises ValueError.
-        """
-        handles: list[torch.utils.hooks.RemovableHandle] = []
-        try:
-            sites = self._site_table()
-            for name_or_filter, fn in fwd_hooks:
-                names = (
-                    [name_or_filter] if isinstance(name_or_filter, str) else self.hook_names(name_or_filter)
-                )
-                for name in names:
-                    if name not in sites:
-                        raise ValueError(f"no hook point named {name!r}")
-                    handles.append(_attach(sites[name], self._points[name], fn))
-            yield
-        finally:
-            for handle in handles:
-                handle.remove()
-
-    def run_with_hooks(
-        self, tokens: Tensor, fwd_hooks: Sequence[tuple[str | Callable[[str], bool], HookFn]]
-    ) -> Tensor:
-        with self.hooks(fwd_hooks):
-            return self(tokens)
-
-    def run_with_cache(
-        self, tokens: Tensor, names_filter: NameFilter = None, *, detach: bool = True
-    ) -> tuple[Tensor, dict[str, Tensor]]:
-        """(logits, {hook name: activation}) for every hook point passing `names_filter`.
-
-        With `detach=False` the cached tensors stay in the autograd graph.
-        """
-        cache: dict[str, Tensor] = {}
-
-        def store(activation: Tensor, hook: HookPoint) -> None:
-            cache[hook.name] = activation.detach() if detach else activation
-
-        with self.hooks([(name, store) for name in self.hook_names(names_filter)]):
-            logits = self(tokens)
-        return logits, cache
+    def _attach_hook(self, name: str, fn: HookFn) -> torch.utils.hooks.RemovableHandle:
+        return _attach(self._site_table()[name], self._points[name], fn)
 
 
 def _optional_tensor(module: nn.Module, name: str) -> Tensor | None:

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -202,7 +202,74 @@ class Unembed(nn.Module):
 # ------------------------------------------------------------------------- model
 
 
-class Transformer(nn.Module):
+class HookRunner:
+    """The hook API both hooked models share (the zoo transformer and `hf_hooked.HookedCausalLM`):
+    `hook_names`, `hooks()`, `run_with_hooks`, `run_with_cache`. A model supplies its hook-point
+    names in forward order (`_hook_point_names`) and how one hook is attached (`_attach_hook`)."""
+
+    def _hook_point_names(self) -> Iterable[str]:
+        raise NotImplementedError
+
+    def _attach_hook(self, name: str, fn: HookFn) -> torch.utils.hooks.RemovableHandle:
+        raise NotImplementedError
+
+    if TYPE_CHECKING:  # nn.Module.__call__ at run time; a definition here would shadow it
+
+        def __call__(self, tokens: Tensor) -> Tensor: ...
+
+    def hook_names(self, names_filter: NameFilter = None) -> list[str]:
+        """Hook-point names in forward order that pass `names_filter` (all when None)."""
+        return [name for name in self._hook_point_names() if matches_filter(name, names_filter)]
+
+    @contextlib.contextmanager
+    def hooks(self, fwd_hooks: Sequence[tuple[str | Callable[[str], bool], HookFn]] = ()) -> Iterator[None]:
+        """Attach forward hooks for the body of the `with` statement; removed on exit, even on error.
+
+        Each entry is (hook name or a predicate on names, fn); fn(activation, hook) returns a
+        replacement activation or None to leave it as it is (a model may refuse to replace a
+        read-only activation with ValueError).
+        """
+        known = set(self._hook_point_names())
+        handles: list[torch.utils.hooks.RemovableHandle] = []
+        try:
+            for name_or_filter, fn in fwd_hooks:
+                names = (
+                    [name_or_filter] if isinstance(name_or_filter, str) else self.hook_names(name_or_filter)
+                )
+                for name in names:
+                    if name not in known:
+                        raise ValueError(f"no hook point named {name!r}")
+                    handles.append(self._attach_hook(name, fn))
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def run_with_hooks(
+        self, tokens: Tensor, fwd_hooks: Sequence[tuple[str | Callable[[str], bool], HookFn]]
+    ) -> Tensor:
+        with self.hooks(fwd_hooks):
+            return self(tokens)
+
+    def run_with_cache(
+        self, tokens: Tensor, names_filter: NameFilter = None, *, detach: bool = True
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """(logits, {hook name: activation}) for every hook point passing `names_filter`.
+
+        With `detach=False` the cached tensors stay in the autograd graph (for
+        gradient-based attributions); the caller chooses the grad mode.
+        """
+        cache: dict[str, Tensor] = {}
+
+        def store(activation: Tensor, hook: HookPoint) -> None:
+            cache[hook.name] = activation.detach() if detach else activation
+
+        with self.hooks([(name, store) for name in self.hook_names(names_filter)]):
+            logits = self(tokens)
+        return logits, cache
+
+
+class Transformer(HookRunner, nn.Module):
     """tokens [batch, pos] (int64, < d_vocab, pos ≤ n_ctx) → logits [batch, pos, d_vocab]."""
 
     def __init__(
@@ -267,56 +334,12 @@ class Transformer(nn.Module):
 
     # ------------------------------------------------------------------ hooks
 
-    def hook_names(self, names_filter: NameFilter = None) -> list[str]:
-        """Hook-point names in forward order that pass `names_filter` (all when None)."""
-        return [name for name in self.hook_dict if matches_filter(name, names_filter)]
+    def _hook_point_names(self) -> Iterable[str]:
+        return self.hook_dict
 
-    @contextlib.contextmanager
-    def hooks(self, fwd_hooks: Sequence[tuple[str | Callable[[str], bool], HookFn]] = ()) -> Iterator[None]:
-        """Attach forward hooks for the body of the `with` statement; removed on exit, even on error.
-
-        Each entry is (hook name or a predicate on names, fn); fn(activation, hook)
-        returns a replacement activation or None to leave it as it is.
-        """
-        handles: list[torch.utils.hooks.RemovableHandle] = []
-        try:
-            for name_or_filter, fn in fwd_hooks:
-                names = (
-                    [name_or_filter] if isinstance(name_or_filter, str) else self.hook_names(name_or_filter)
-                )
-                for name in names:
-                    if name not in self.hook_dict:
-                        raise ValueError(f"no hook point named {name!r}")
-                    point = self.hook_dict[name]
-                    handles.append(point.register_forward_hook(_forward_adapter(fn, point)))
-            yield
-        finally:
-            for handle in handles:
-                handle.remove()
-
-    def run_with_hooks(
-        self, tokens: Tensor, fwd_hooks: Sequence[tuple[str | Callable[[str], bool], HookFn]]
-    ) -> Tensor:
-        with self.hooks(fwd_hooks):
-            return self(tokens)
-
-    def run_with_cache(
-        self, tokens: Tensor, names_filter: NameFilter = None, *, detach: bool = True
-    ) -> tuple[Tensor, dict[str, Tensor]]:
-        """(logits, {hook name: activation}) for every hook point passing `names_filter`.
-
-        With `detach=False` the cached tensors stay in the autograd graph (for
-        gradient-based attributions); the caller chooses the grad mode.
-        """
-        cache: dict[str, Tensor] = {}
-
-        def store(activation: Tensor, hook: HookPoint) -> None:
-            cache[hook.name] = activation.detach() if detach else activation
-
-        names = self.hook_names(names_filter)
-        with self.hooks([(name, store) for name in names]):
-            logits = self(tokens)
-        return logits, cache
+    def _attach_hook(self, name: str, fn: HookFn) -> torch.utils.hooks.RemovableHandle:
+        point = self.hook_dict[name]
+        return point.register_forward_hook(_forward_adapter(fn, point))
 
 
 def matches_filter(name: str, names_filter: NameFilter) -> bool:
