@@ -417,10 +417,10 @@ def check_inputs(kind_name: str, *, spec: object, dataset: str, dataset_params: 
             "dataset", f"{kind_name} takes the dataset {' or '.join(kind.datasets)}, not {dataset}"
         )
     limits = token_limits(spec)
-    if dataset == "regression":
+    if dataset_registry()[dataset].takes == "vectors":
         if limits is not None:
             raise InputMismatch(
-                "dataset", f"regression data needs a model with a vector input, not a {family} language model"
+                "dataset", f"{dataset} data needs a model with a vector input, not a {family} language model"
             )
         return
     if limits is None:

@@ -35,6 +35,9 @@ class DatasetKind:
     # built on the worker from the checkpoint itself (its labels are the model's outputs), with
     # `build_for_model`; the platform validates its params exactly like any other dataset's
     labelled_by_model: bool = False
+    # what one example is: "tokens" (token ids for a language model) or "vectors" (an input of
+    # the model's width); published so a client can pick a checkpoint family that takes it
+    takes: str = "tokens"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +46,7 @@ class DatasetKind:
             "description": self.description,
             "params_schema": self.params_schema,
             "labelled_by_model": self.labelled_by_model,
+            "takes": self.takes,
         }
 
 
@@ -71,6 +75,7 @@ _KINDS = (
         },
         builder="analysis_workers.datasets.regression:model_teacher_regression",
         labelled_by_model=True,
+        takes="vectors",
     ),
     DatasetKind(
         name="modular_addition",
