@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis_workers.datasets.registry import registry as dataset_registry
 from analysis_workers.params import check_schema
 from analysis_workers.params import validate_params as validate_schema
 from analysis_workers.sampler_config import SamplerConfig

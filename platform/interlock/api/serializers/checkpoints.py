@@ -79,6 +79,10 @@ class DatasetKindSerializer(serializers.Serializer):
     description = serializers.CharField()
     params_schema = serializers.JSONField(help_text="The dataset's parameters, as JSON Schema properties.")
     labelled_by_model = serializers.BooleanField()
+    takes = serializers.ChoiceField(
+        choices=["tokens", "vectors"],
+        help_text="What one example is: token ids (language-model families) or vectors (a model's input width).",
+    )
 
 
 class AnalysisKindRegistrySerializer(serializers.Serializer):
