@@ -80,7 +80,13 @@ def test_disclosure_vote_by_seated_reviewers_and_refusals_in_one_line(review, cl
     cli_for(review["outsider"]).refused("disclosure", "vote", case_id, "approve", "--rationale", "x", code=3)
     # the vote that meets the quorum approves the case; the reviewer's access ends with it
     approved = second.ok(
-        "disclosure", "vote", case_id, "approve-with-changes", "--rationale-file", "-", stdin="Fine once the table is redacted."
+        "disclosure",
+        "vote",
+        case_id,
+        "approve-with-changes",
+        "--rationale-file",
+        "-",
+        stdin="Fine once the table is redacted.",
     )
     assert approved.strip() == f"{case_id}  approved  Your access to this case has ended."
     assert Vote.objects.get(reviewer__person=review["reviewers"][1]).choice == "approve_with_changes"

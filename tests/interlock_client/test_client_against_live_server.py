@@ -202,7 +202,10 @@ def test_a_researcher_uploads_and_lists_their_organisations_datasets(
     listed = cli("dataset", "list")
     assert listed.returncode == 0 and "2 dataset(s)" in listed.stdout and "6×9" in listed.stdout
     as_json = cli("dataset", "list", "--json")
-    assert as_json.returncode == 0 and '"count": 2' in as_json.stdout
+    assert as_json.returncode == 0, as_json.stderr
+    page = json.loads(as_json.stdout)
+    assert page["count"] == 2 and {d["id"] for d in page["results"]} == {dataset_id, uploaded["id"]}
+    assert {d["label"] for d in page["results"]} == {"amber", "amber_strict"}
     # a colleague sees the AMBER one only; bad input is one readable line and a non-zero exit
     colleague = network.person(person.organisation, clearance=1)
     colleague_token = api_token_create(
