@@ -120,7 +120,7 @@ def test_analysis_list_and_show_with_json_parsed_back(lab, cli_for, network) -> 
     only = cli.json("analysis", "list", "--state", "succeeded", "--checkpoint", str(checkpoint.uuid))
     assert [row["id"] for row in only["results"]] == [str(done.uuid)]
     table = cli.ok("analysis", "list")
-    assert f"{done.uuid}  llc" in table and "succeeded" in table and table.strip().endswith("2 analysis(s)")
+    assert f"{done.uuid}  llc" in table and "succeeded" in table and table.strip().endswith("2 analyses")
     shown = cli.json("analysis", "show", str(done.uuid))
     assert (shown["state"], shown["metrics"]["llc"]) == ("succeeded", {"mean": 2.0})
     assert cli.ok("analysis", "show", str(done.uuid)).startswith(f"{done.uuid}  llc  succeeded")

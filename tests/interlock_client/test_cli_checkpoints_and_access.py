@@ -21,7 +21,7 @@ def test_checkpoint_list_and_show_with_json_parsed_back(network, api_client_for,
     assert listed["results"][0]["approval"]["access_level"] == 2
     table = cli.ok("checkpoint", "list")
     assert f"{checkpoint.uuid}  uploaded" in table and "AL2 until " in table
-    assert table.strip().endswith("1 checkpoint(s)")
+    assert table.strip().endswith("1 checkpoint")
     shown = cli.json("checkpoint", "show", str(checkpoint.uuid))
     assert (shown["sha256"], shown["state"]) == (checkpoint.sha256, "uploaded")
     text = cli.ok("checkpoint", "show", str(checkpoint.uuid))
@@ -79,7 +79,7 @@ def test_access_request_list_and_decide(network, api_client_for, cli_for) -> Non
     assert [(row["checkpoint"], row["reason"]) for row in pending] == [
         (str(checkpoint.uuid), "replicate the LLC curve")
     ]
-    assert "1 pending request(s)" in admins.ok("access", "list")
+    assert "1 pending request" in admins.ok("access", "list")
     decided = admins.ok("access", "decide", pending[0]["id"], "approve", "--days", "7")
     assert decided.startswith(f"{pending[0]['id']}  approved  until ")
     assert AnalysisAccessGrant.objects.get(uuid=pending[0]["id"]).state == "approved"

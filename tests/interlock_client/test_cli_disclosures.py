@@ -49,7 +49,7 @@ def test_disclosure_list_and_show_with_json_parsed_back(review, cli_for) -> None
     assert [(row["id"], row["state"], row["target"]) for row in listed["results"]] == [
         (case_id, "review", "network")
     ]
-    assert author.ok("disclosure", "list").strip().endswith("1 case(s)")
+    assert author.ok("disclosure", "list").strip().endswith("1 case")
     shown = cli_for(review["reviewers"][0]).json("disclosure", "show", case_id)
     assert (shown["state"], shown["pinned_revision"]["number"]) == ("review", 1)
     text = author.ok("disclosure", "show", case_id)

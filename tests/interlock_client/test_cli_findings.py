@@ -41,7 +41,7 @@ def test_findings_list_filters_by_a_tlp_label_and_its_json_parses_back(lab, cli_
     assert listed["results"][0]["state"] == "shared"
     assert cli.json("findings", "list", "--label", "green")["results"] == []
     table = cli.ok("findings", "list", "--label", "amber")
-    assert "TLP:AMBER" in table and "shared" in table and table.strip().endswith("1 finding(s)")
+    assert "TLP:AMBER" in table and "shared" in table and table.strip().endswith("1 finding")
     assert "unknown TLP label 'AMBRE'" in cli.refused("findings", "list", "--label", "AMBRE", code=2)
 
 

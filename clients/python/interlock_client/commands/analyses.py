@@ -115,6 +115,7 @@ def list_analyses(client: InterlockClient, args: argparse.Namespace) -> int:
         page,
         as_json=args.json,
         noun="analysis",
+        plural="analyses",
         line=lambda a: (
             f"{a['id']}  {a['kind']:<20} {a['state']:<9} {round(100 * a['progress']):>3}%  "
             f"{minute(a['created_at'])}  {a['checkpoint_name']}  ({_dataset_name(a['dataset'])})"

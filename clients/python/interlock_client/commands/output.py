@@ -12,9 +12,15 @@ def print_json(value: object) -> None:
 
 
 def print_page(
-    page: dict[str, Any], *, as_json: bool, line: Callable[[dict[str, Any]], str], noun: str
+    page: dict[str, Any],
+    *,
+    as_json: bool,
+    line: Callable[[dict[str, Any]], str],
+    noun: str,
+    plural: str | None = None,
 ) -> None:
-    """A listing: the page as JSON, or one line a result and a count (`12 checkpoint(s)`)."""
+    """A listing: the page as JSON, or one line a result and the count (`1 checkpoint`, `12
+    analyses`; `1000+ findings` where the API stops counting)."""
     if as_json:
         print_json(page)
         return
@@ -22,7 +28,7 @@ def print_page(
         print(line(item).rstrip())
     total = page.get("count", len(page["results"]))
     more = "+" if page.get("count_is_lower_bound") else ""
-    print(f"{total}{more} {noun}(s)")
+    print(f"{total}{more} {noun if total == 1 and not more else plural or noun + 's'}")
 
 
 def day(timestamp: str | None) -> str:
