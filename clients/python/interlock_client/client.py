@@ -96,7 +96,7 @@ def _page(page: int | None, **filters: str | None) -> dict[str, str]:
     return params
 
 
-def rerun_dataset(dataset: dict[str, Any] | None) -> dict[str, Any] | None:
+def _rerun_dataset(dataset: dict[str, Any] | None) -> dict[str, Any] | None:
     """An analysis's `dataset` as a new request takes it: an uploaded one by id, a built-in by name."""
     if dataset is None:
         return None
@@ -405,7 +405,7 @@ class InterlockClient:
             checkpoint=earlier["checkpoint"],
             kind=earlier["kind"],
             params=earlier["params"],
-            dataset=rerun_dataset(earlier["dataset"]),
+            dataset=_rerun_dataset(earlier["dataset"]),
             device=device or ("gpu" if earlier["device"].startswith(("gpu", "cuda")) else "cpu"),
         )
 
