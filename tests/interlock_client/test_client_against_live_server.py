@@ -108,9 +108,9 @@ def test_cli_prints_one_readable_line_and_exits_non_zero_on_errors(
         return subprocess.run(command, env={**env, **extra}, capture_output=True, text=True, timeout=60)
 
     ok = cli("findings", "list")
-    assert ok.returncode == 0 and "finding(s)" in ok.stdout
+    assert ok.returncode == 0 and "finding" in ok.stdout.splitlines()[-1]
     bad_token = cli("me", token_value="ilk_bad_token")
-    assert bad_token.returncode == 1 and bad_token.stderr.strip().startswith("error:")
+    assert bad_token.returncode == 3 and bad_token.stderr.strip().startswith("interlock: ")
     assert len(bad_token.stderr.strip().splitlines()) == 1
     missing_file = cli("upload", str(tmp_path / "nope.bin"), "--parent-type", "library", "--parent-id", "x")
     assert missing_file.returncode == 2 and "is not a file" in missing_file.stderr
@@ -188,7 +188,7 @@ def test_a_researcher_uploads_and_lists_their_organisations_datasets(
         ids,
     )
     done = cli(
-        "dataset", "upload", str(ids), "--name", "our corpus", "--format", "token_ids", "--label", "amber"
+        "dataset", "upload", str(ids), "--name", "our corpus", "--format", "token_ids", "--label", "TLP:AMBER"
     )
     assert done.returncode == 0, done.stderr
     dataset_id = done.stdout.split()[0]
@@ -200,9 +200,12 @@ def test_a_researcher_uploads_and_lists_their_organisations_datasets(
         assert (uploaded["rows"], uploaded["label"], uploaded["state"]) == (2, "amber_strict", "uploaded")
         assert {d["id"] for d in client.datasets()["results"]} == {dataset_id, uploaded["id"]}
     listed = cli("dataset", "list")
-    assert listed.returncode == 0 and "2 dataset(s)" in listed.stdout and "6×9" in listed.stdout
+    assert listed.returncode == 0 and "2 datasets" in listed.stdout and "6×9" in listed.stdout
     as_json = cli("dataset", "list", "--json")
-    assert as_json.returncode == 0 and '"count": 2' in as_json.stdout
+    assert as_json.returncode == 0, as_json.stderr
+    page = json.loads(as_json.stdout)
+    assert page["count"] == 2 and {d["id"] for d in page["results"]} == {dataset_id, uploaded["id"]}
+    assert {d["label"] for d in page["results"]} == {"amber", "amber_strict"}
     # a colleague sees the AMBER one only; bad input is one readable line and a non-zero exit
     colleague = network.person(person.organisation, clearance=1)
     colleague_token = api_token_create(
@@ -216,10 +219,13 @@ def test_a_researcher_uploads_and_lists_their_organisations_datasets(
         ("dataset", "upload", str(text), "--name", "x", "--format", "token_ids"),
     ):
         refused = cli(*bad)
-        assert refused.returncode == 1 and refused.stderr.startswith("error:"), refused.stderr
+        assert refused.returncode == 4 and refused.stderr.startswith("interlock: "), refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     missing = cli("dataset", "upload", str(tmp_path / "nope"), "--name", "x", "--format", "token_ids")
     assert missing.returncode == 2 and "is not a file" in missing.stderr
+    misspelt = cli("dataset", "upload", str(ids), "--name", "x", "--format", "token_ids", "--label", "ambre")
+    assert misspelt.returncode == 2 and "unknown TLP label 'ambre'" in misspelt.stderr
+    assert len(misspelt.stderr.strip().splitlines()) == 1
 
 
 def test_cli_upload_hf_sends_a_folder_and_refuses_bad_folders_in_one_line(
@@ -256,17 +262,17 @@ def test_cli_upload_hf_sends_a_folder_and_refuses_bad_folders_in_one_line(
     }
     for what, (path, message) in refusals.items():
         refused = cli("checkpoint", "upload-hf", str(path), "--name", "x")
-        assert refused.returncode == 1, what
+        assert refused.returncode == 2, what
         assert message in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     (folder / "pytorch_model.bin").write_bytes(b"\x80\x04pickle")
     pickled = cli("checkpoint", "upload-hf", str(folder), "--name", "x")
-    assert pickled.returncode == 1
-    # the progress bar (hashing came first) may stand above it; the error is one line, the last
-    errors = [line for line in pickled.stderr.strip().splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and pickled.stderr.strip().endswith(errors[0])
+    assert pickled.returncode == 4
+    # no progress bar off a terminal: the refusal is the one line
+    errors = pickled.stderr.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("interlock: ")
     assert "pickled weights are never loaded" in errors[0]
     (folder / "pytorch_model.bin").unlink()
     (folder / "config.json").write_text("{not json")
     broken = cli("checkpoint", "upload-hf", str(folder), "--name", "x")
-    assert broken.returncode == 1 and "is not JSON" in broken.stderr
+    assert broken.returncode == 2 and "is not JSON" in broken.stderr
     assert len(broken.stderr.strip().splitlines()) == 1

@@ -1,5 +1,7 @@
 """The HTTP client: bearer-token auth, one error type, retries for transient failures, streaming.
 
+Labels are accepted as the API writes them (`amber_strict`) or as people do (`TLP:AMBER+STRICT`).
+
 Every non-2xx answer becomes `InterlockError(status, code, message, fields)` built from the
 API's `{"error": {...}}` body. Connection errors, timeouts and 502/503/504 answers to safe
 requests are retried with exponential backoff; uploads are not retried (they are not
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
+
+from interlock_client.labels import tlp_label
 
 RETRY_STATUSES = {502, 503, 504}
 CHUNK = 1024 * 1024
@@ -73,7 +77,32 @@ class InterlockError(Exception):
         detail = "; ".join(
             f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in self.fields.items()
         )
-        return f"{self.message} ({self.status} {self.code}){' — ' + detail if detail else ''}"
+        where = f" ({self.status} {self.code})" if self.status else ""  # a local refusal has no status
+        return f"{self.message}{where}{' — ' + detail if detail else ''}"
+
+
+def _label(text: str) -> str:
+    try:
+        return tlp_label(text)
+    except ValueError as problem:
+        raise InterlockError(0, "usage", str(problem)) from None
+
+
+def _page(page: int | None, **filters: str | None) -> dict[str, str]:
+    """Query parameters of a listing: the filters given, and the page when one is asked for."""
+    params = {key: value for key, value in filters.items() if value}
+    if page is not None:
+        params["page"] = str(page)
+    return params
+
+
+def _rerun_dataset(dataset: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An analysis's `dataset` as a new request takes it: an uploaded one by id, a built-in by name."""
+    if dataset is None:
+        return None
+    if "id" in dataset:
+        return {"id": dataset["id"], "params": dataset.get("params") or {}}
+    return {"name": dataset["name"], "params": dataset.get("params") or {}}
 
 
 class InterlockClient:
@@ -113,12 +142,7 @@ class InterlockClient:
         for attempt in range(attempts):
             try:
                 response = self._http.request(method, path, **kwargs)
-            except (
-                httpx.ConnectError,
-                httpx.ReadTimeout,
-                httpx.ConnectTimeout,
-                httpx.RemoteProtocolError,
-            ) as failure:
+            except httpx.TransportError as failure:  # refused, timed out, cut off, no such scheme
                 if attempt == attempts - 1:
                     raise InterlockError(0, "network", f"could not reach the server: {failure}") from None
             else:
@@ -151,10 +175,11 @@ class InterlockClient:
     def me(self) -> dict[str, Any]:
         return self._request("GET", "/api/v1/me/").json()
 
-    def findings(self, **filters: str) -> dict[str, Any]:
-        return self._request(
-            "GET", "/api/v1/findings/", params={k: v for k, v in filters.items() if v}
-        ).json()
+    def findings(self, *, page: int | None = None, **filters: str | None) -> dict[str, Any]:
+        """A page of the findings you may see; `label` as `amber` or `TLP:AMBER`."""
+        if filters.get("label"):
+            filters["label"] = _label(str(filters["label"]))
+        return self._request("GET", "/api/v1/findings/", params=_page(page, **filters)).json()
 
     def finding(self, finding_id: str) -> dict[str, Any]:
         return self._request("GET", f"/api/v1/findings/{finding_id}/").json()
@@ -171,11 +196,49 @@ class InterlockClient:
         payload = {
             "title": title,
             "body": body,
-            "label": label,
+            "label": _label(label),
             "hazard_tier": hazard_tier,
             "tags": tags or [],
         }
         return self._request("POST", "/api/v1/findings/", json=payload).json()
+
+    def comment_on_finding(self, finding_id: str, body: str, *, parent: str | None = None) -> dict[str, Any]:
+        """Add a comment (a reply to `parent`, a comment id, when given); returns its id."""
+        payload: dict[str, Any] = {"body": body}
+        if parent:
+            payload["parent"] = parent
+        return self._request("POST", f"/api/v1/findings/{finding_id}/comments/", json=payload).json()
+
+    def finding_comments(self, finding_id: str) -> list[dict[str, Any]]:
+        return self._request("GET", f"/api/v1/findings/{finding_id}/comments/").json()
+
+    def share_finding(
+        self,
+        finding_id: str,
+        *,
+        label: str,
+        own_org: bool = False,
+        network: bool = False,
+        groups: list[str] | None = None,
+        tags: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Set the finding's label and audience (the platform refuses combinations TLP forbids)."""
+        payload: dict[str, Any] = {
+            "label": _label(label),
+            "audience_own_org": own_org,
+            "audience_network": network,
+            "groups": groups or [],
+        }
+        if tags is not None:
+            payload["tags"] = tags
+        return self._request("POST", f"/api/v1/findings/{finding_id}/share/", json=payload).json()
+
+    def grant_finding(
+        self, finding_id: str, *, person: str, capability: str, expires_at: str, reason: str
+    ) -> dict[str, Any]:
+        """Give a named person `read_finding` or `comment_finding` until `expires_at` (ISO 8601)."""
+        payload = {"person": person, "capability": capability, "expires_at": expires_at, "reason": reason}
+        return self._request("POST", f"/api/v1/findings/{finding_id}/grants/", json=payload).json()
 
     def register_checkpoint(
         self,
@@ -234,7 +297,7 @@ class InterlockClient:
         """Register an organisation's own dataset (`token_ids`: safetensors `input_ids` (N, T) and
         optionally `attention_mask`; `jsonl_text`: one {"text": ...} a line) with its TLP label
         (`amber_strict`: only you; `amber`: your organisation) and hazard tier; upload its file next."""
-        payload = {"name": name, "format": file_format, "label": label, "hazard_tier": hazard_tier}
+        payload = {"name": name, "format": file_format, "label": _label(label), "hazard_tier": hazard_tier}
         return self._request("POST", "/api/v1/datasets/", json=payload).json()
 
     def upload_dataset(
@@ -255,15 +318,48 @@ class InterlockClient:
         self.upload(path, parent_type="dataset", parent_id=registered["id"], progress=progress)
         return self.dataset(registered["id"])
 
-    def datasets(self) -> dict[str, Any]:
+    def datasets(self, *, page: int | None = None) -> dict[str, Any]:
         """The datasets you may see (a page: `results`, `count`)."""
-        return self._request("GET", "/api/v1/datasets/").json()
+        return self._request("GET", "/api/v1/datasets/", params=_page(page)).json()
 
     def dataset(self, dataset_id: str) -> dict[str, Any]:
         return self._request("GET", f"/api/v1/datasets/{dataset_id}/").json()
 
     def checkpoint(self, checkpoint_id: str) -> dict[str, Any]:
         return self._request("GET", f"/api/v1/checkpoints/{checkpoint_id}/").json()
+
+    def checkpoints(self, *, page: int | None = None) -> dict[str, Any]:
+        """The checkpoints you may see, newest first (a page: `results`, `count`)."""
+        return self._request("GET", "/api/v1/checkpoints/", params=_page(page)).json()
+
+    def approve_checkpoint(
+        self, checkpoint_id: str, *, access_level: int, expires_at: str, sha256: str
+    ) -> dict[str, Any]:
+        """A steward approves the checkpoint whose file hashes to `sha256` at an access level.
+
+        The platform asks for a re-authentication younger than ten minutes first, which only a
+        browser session can give: with a token this is refused with a message saying so."""
+        payload = {"access_level": access_level, "expires_at": expires_at, "sha256": sha256}
+        return self._request("POST", f"/api/v1/checkpoints/{checkpoint_id}/approve/", json=payload).json()
+
+    def revoke_checkpoint(self, checkpoint_id: str, *, reason: str) -> dict[str, Any]:
+        return self._request(
+            "POST", f"/api/v1/checkpoints/{checkpoint_id}/revoke/", json={"reason": reason}
+        ).json()
+
+    def request_analysis_access(self, checkpoint_id: str, *, reason: str) -> dict[str, Any]:
+        """Ask another organisation for analysis access to its checkpoint. The answer is the same
+        whether or not the checkpoint exists (its admins are asked if it does)."""
+        payload = {"checkpoint": checkpoint_id, "reason": reason}
+        return self._request("POST", "/api/v1/analysis-access/", json=payload).json()
+
+    def analysis_access_pending(self) -> dict[str, Any]:
+        """The access requests you may decide (`results`); empty unless you are a cleared org admin."""
+        return self._request("GET", "/api/v1/analysis-access/").json()
+
+    def decide_analysis_access(self, grant_id: str, *, approve: bool, days: int = 30) -> dict[str, Any]:
+        payload = {"approve": approve, "days": days}
+        return self._request("POST", f"/api/v1/analysis-access/{grant_id}/decide/", json=payload).json()
 
     def analysis_kinds(self) -> dict[str, Any]:
         return self._request("GET", "/api/v1/analysis-kinds/").json()
@@ -289,8 +385,45 @@ class InterlockClient:
     def analysis(self, analysis_id: str) -> dict[str, Any]:
         return self._request("GET", f"/api/v1/analyses/{analysis_id}/").json()
 
+    def analyses(
+        self,
+        *,
+        checkpoint: str | None = None,
+        kind: str | None = None,
+        state: str | None = None,
+        page: int | None = None,
+    ) -> dict[str, Any]:
+        """The analyses you may see, newest first, without their metrics (a page)."""
+        params = _page(page, checkpoint=checkpoint, kind=kind, state=state)
+        return self._request("GET", "/api/v1/analyses/", params=params).json()
+
+    def rerun_analysis(self, analysis_id: str, *, device: str | None = None) -> dict[str, Any]:
+        """Request the analysis again: the same checkpoint, kind, parameters and dataset (and device,
+        unless another is given). The new request is checked as any other, against today's approval."""
+        earlier = self.analysis(analysis_id)
+        return self.request_analysis(
+            checkpoint=earlier["checkpoint"],
+            kind=earlier["kind"],
+            params=earlier["params"],
+            dataset=_rerun_dataset(earlier["dataset"]),
+            device=device or ("gpu" if earlier["device"].startswith(("gpu", "cuda")) else "cpu"),
+        )
+
     def cancel_analysis(self, analysis_id: str) -> dict[str, Any]:
         return self._request("POST", f"/api/v1/analyses/{analysis_id}/cancel/").json()
+
+    def disclosures(self, *, calls: bool = False, page: int | None = None) -> dict[str, Any]:
+        """The disclosure cases you may see (or, with `calls`, the open calls for reviewers)."""
+        params = _page(page, calls="1" if calls else None)
+        return self._request("GET", "/api/v1/disclosures/", params=params).json()
+
+    def disclosure(self, case_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/api/v1/disclosures/{case_id}/").json()
+
+    def vote_on_disclosure(self, case_id: str, *, choice: str, rationale: str) -> dict[str, Any]:
+        """A seated reviewer votes `approve`, `approve_with_changes` or `reject`, with a rationale."""
+        payload = {"choice": choice, "rationale": rationale}
+        return self._request("POST", f"/api/v1/disclosures/{case_id}/vote/", json=payload).json()
 
     def wait_for_analysis(
         self,
@@ -341,21 +474,24 @@ class InterlockClient:
     ) -> str:
         """Stream an artifact into `destination`; returns its SHA-256 after checking the server's."""
         digest = hashlib.sha256()
-        with self._http.stream("GET", f"/api/v1/artifacts/{artifact_id}/content/") as response:
-            if not response.is_success:
-                response.read()
-                self._checked(response)
-            expected = response.headers.get("X-Artifact-SHA256", "")
-            try:
-                for chunk in response.iter_bytes(CHUNK):
-                    digest.update(chunk)
-                    destination.write(chunk)
-                    if progress:
-                        progress(len(chunk))
-            except httpx.HTTPError:
-                raise InterlockError(
-                    0, "aborted", "the download was cut off: do not trust the partial file"
-                ) from None
+        try:
+            with self._http.stream("GET", f"/api/v1/artifacts/{artifact_id}/content/") as response:
+                if not response.is_success:
+                    response.read()
+                    self._checked(response)
+                expected = response.headers.get("X-Artifact-SHA256", "")
+                try:
+                    for chunk in response.iter_bytes(CHUNK):
+                        digest.update(chunk)
+                        destination.write(chunk)
+                        if progress:
+                            progress(len(chunk))
+                except httpx.HTTPError:
+                    raise InterlockError(
+                        0, "aborted", "the download was cut off: do not trust the partial file"
+                    ) from None
+        except httpx.TransportError as failure:  # before the first byte: nothing was written
+            raise InterlockError(0, "network", f"could not reach the server: {failure}") from None
         if expected and digest.hexdigest() != expected:
             raise InterlockError(0, "integrity", "the downloaded bytes do not match the artifact's SHA-256")
         return digest.hexdigest()

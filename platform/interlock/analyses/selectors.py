@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.db.models import QuerySet
+
+from interlock.access import Principal, visible
 from interlock.access.lookups import parse_uuid
 from interlock.analyses.models import AnalysisInput, AnalysisRequest, AnalysisResult, AnalysisState
 from interlock.artifacts.models import Artifact
@@ -13,6 +16,21 @@ from interlock.checkpoints.models import Checkpoint, CheckpointFile, CheckpointS
 from interlock.core.errors import InvalidState
 from interlock.crypto.fields import open_text
 from interlock_wire import analysis_result_object_id
+
+
+def analysis_list(
+    *, principal: Principal, checkpoint: str | None = None, kind: str | None = None, state: str | None = None
+) -> QuerySet[AnalysisRequest]:
+    """The analyses the principal may see, newest first, narrowed by checkpoint id, kind and state
+    (each already parsed: a UUID string, a kind name, an `AnalysisState` value)."""
+    queryset = AnalysisRequest.objects.select_related("checkpoint")
+    if checkpoint is not None:
+        queryset = queryset.filter(checkpoint__uuid=checkpoint)
+    if kind is not None:
+        queryset = queryset.filter(kind=kind)
+    if state is not None:
+        queryset = queryset.filter(state=state)
+    return visible(principal, queryset).order_by("-created_at", "-pk")
 
 
 def analysis_series_inputs(checkpoint: Checkpoint) -> list[Checkpoint]:

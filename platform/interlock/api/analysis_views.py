@@ -1,8 +1,8 @@
-"""Analysis requests: create (checked against the checkpoint's approval), follow, read results."""
+"""Analysis requests: list, create (checked against the checkpoint's approval), follow, read results."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -11,18 +11,42 @@ from rest_framework.response import Response
 from interlock.accounts.models import TokenScope
 from interlock.accounts.requests import principal_of
 from interlock.analyses.access import access_analysis_by_id
+from interlock.analyses.models import AnalysisState
 from interlock.analyses.releases import release_request, release_vote
+from interlock.analyses.selectors import analysis_list
 from interlock.analyses.services.requester import analysis_cancel, analysis_request_create
 from interlock.api.serializers import analyses as a
 from interlock.api.serializers import checkpoints as c
 from interlock.api.serializers import validated_input
 from interlock.checkpoints.selectors import analysis_access_pending
 from interlock.checkpoints.services import analysis_access_decide, analysis_access_request
+from interlock.core.query_params import QueryParams
 
 
 class AnalysisListApi(GenericAPIView):
     serializer_class = a.AnalysisSerializer
     required_scope = TokenScope.ANALYSES
+
+    @extend_schema(
+        operation_id="analyses_list",
+        parameters=[
+            OpenApiParameter("checkpoint", str, OpenApiParameter.QUERY, description="A checkpoint's id."),
+            OpenApiParameter("kind", str, OpenApiParameter.QUERY, description="An analysis kind's name."),
+            OpenApiParameter("state", str, OpenApiParameter.QUERY, enum=AnalysisState.values),
+        ],
+        responses={200: a.AnalysisSummarySerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        """The analyses you may see (yours, your organisation's checkpoints', released ones), newest first."""
+        query = QueryParams(request.query_params)
+        filters = {
+            "checkpoint": query.uuid("checkpoint"),
+            "kind": query.text("kind", max_length=40),
+            "state": query.choice("state", AnalysisState.values),
+        }
+        query.done()
+        page = self.paginate_queryset(analysis_list(principal=principal_of(request), **filters))
+        return self.get_paginated_response(a.AnalysisSummarySerializer(page or [], many=True).data)
 
     @extend_schema(
         operation_id="analyses_create", request=a.AnalysisInput, responses={201: a.AnalysisSerializer}

@@ -34,6 +34,21 @@ class AnalysisPlotSerializer(serializers.Serializer):
     size = serializers.IntegerField()
 
 
+class AnalysisSummarySerializer(serializers.Serializer):
+    """An analysis as lists show it: no metrics (reading them opens each sealed result)."""
+
+    id = serializers.UUIDField(source="uuid")
+    checkpoint = serializers.UUIDField(source="checkpoint.uuid")
+    checkpoint_name = serializers.CharField(source="checkpoint.name")
+    kind = serializers.CharField()
+    dataset = serializers.JSONField(help_text="As in the analysis itself; null for the kind's default.")
+    state = serializers.CharField()
+    progress = serializers.FloatField()
+    device = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
 class AnalysisSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="uuid")
     checkpoint = serializers.UUIDField(source="checkpoint.uuid")
