@@ -92,7 +92,6 @@ COVERED_BY = {
     "api:*": "api/test_network_api.py, findings/test_findings_api.py, artifacts/test_artifacts_http.py",
     "schema": "api/test_network_api.py::test_openapi_schema_and_docs_are_served",
     "api-docs": "api/test_network_api.py::test_openapi_schema_and_docs_are_served",
-    "api-redoc": "public documentation",
     "admin:*": "this file: superusers with MFA only; no protected model is registered",
     "job-claim": "analyses/test_pipeline.py (worker credential + signed ticket)",
     "job-blob": "analyses/test_pipeline.py",
