@@ -179,7 +179,12 @@ def test_request_review_and_decide_a_disclosure_in_a_real_browser(
     steward_page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
     sign_in(steward_page, base, steward)
     steward_page.goto(f"{base}/disclosures/{case.uuid}/")
-    steward_page.fill("input[name=person]", str(reviewer.uuid))
+    # the people picker: typing part of a name brings suggestions (htmx fills the datalist) of
+    # people the steward may see; the chosen "Name (Organisation)" is resolved on the server
+    steward_page.locator("input[name=person]").press_sequentially(reviewer.display_name[:5], delay=50)
+    suggestion = f"{reviewer.display_name} (Beacon Safety Institute)"
+    steward_page.wait_for_selector(f'#assign_person-options option[value="{suggestion}"]', state="attached")
+    steward_page.fill("input[name=person]", suggestion)
     steward_page.click("text=Assign reviewer")
     steward_page.wait_for_load_state("networkidle")
     assert steward_page.locator(f"text={reviewer.display_name}").count() >= 1  # stewards see names

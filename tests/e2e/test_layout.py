@@ -3,9 +3,10 @@ admin (the role with the most navigation): under the strict CSP nothing is block
 finds no serious or critical violation, the navigation holds one line at 1280 px and folds
 behind a Menu button at 390 px, no page is wider than a 390 px screen, and the API docs render.
 
-Mutants verified red (see docs/web.md): the old header (every link in one row) → one-line and
-390 px checks red; a `style=` attribute in a template → served-HTML and CSP checks red; the
-label of the grant form's person field removed → axe `label` (critical) red.
+Seen red on the defects it guards while this layout was built: unlabelled file inputs and revision
+fields (axe `label`, critical), tables scrolling without a keyboard stop (axe
+`scrollable-region-focusable`, serious), a visually hidden header cell widening pages to 569 px at
+390 px.
 """
 
 from __future__ import annotations

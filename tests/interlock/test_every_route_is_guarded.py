@@ -84,6 +84,7 @@ COVERED_BY = {
     "public-feed-atom": "disclosure/test_release.py",
     "public-feed-json": "disclosure/test_release.py",
     "web:analysis_plot": "analyses/test_series_plots_and_access.py",
+    "web:people_suggest": "web/test_forms_and_people_picker.py::test_suggestions_and_picks_never_reach_a_person_outside_the_visible_set",
     "web:findings": "findings/test_finding_pages.py::test_the_list_never_shows_what_the_viewer_may_not_read",
     "web:finding_new": "findings/test_finding_pages.py::test_author_creates_shares_and_attaches_through_the_pages",
     "web:finding": "findings/test_finding_pages.py::test_the_list_never_shows_what_the_viewer_may_not_read",
