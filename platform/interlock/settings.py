@@ -157,6 +157,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "interlock.core.middleware.csp_nonce",
+                "interlock.web.navigation.navigation",
             ],
         },
     },

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,22 +15,20 @@ from typing import Any
 import pytest
 import torch
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from analysis_workers import zoo
-from interlock.accounts.mfa import totp_code
 from interlock.artifacts.models import Artifact
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from interlock.findings.models import Finding
 from tests.interlock.builders import PASSWORD, principal_for
 from tests.support.analyses import reset_connections, start_worker, wait_until
+from tests.support.browser import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes between
 # browser steps are synchronous and safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SPEC = {
     "family": "transformer",
@@ -50,35 +47,10 @@ SPEC = {
 }
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 def _shot(page: Any, name: str) -> None:
     if os.environ.get("INTERLOCK_SCREENSHOTS", "1") != "0":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def _sign_in(page: Any, base: str, person: Any) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", person.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form:has(input[name=password]) button[type=submit]")
-    page.wait_for_url("**/accounts/mfa/**")
-    device = TOTPDevice.objects.get(user=person, confirmed=True)
-    page.fill("#id_code", totp_code(device))
-    page.click("form:has(#id_code) button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    assert "/accounts/" not in page.url, page.url
 
 
 def test_sign_in_write_attach_share_and_analyse_in_a_real_browser(
@@ -91,7 +63,7 @@ def test_sign_in_write_attach_share_and_analyse_in_a_real_browser(
     base = live_server.url
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(30_000)
-    _sign_in(page, base, researcher)
+    sign_in(page, base, researcher)
     _shot(page, "home")
 
     # write a finding and attach a file
@@ -190,7 +162,7 @@ def test_request_review_and_decide_a_disclosure_in_a_real_browser(
 
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.set_default_timeout(30_000)
-    _sign_in(page, base, author)
+    sign_in(page, base, author)
     page.goto(f"{base}/findings/{finding.uuid}/")
     page.click("text=Request a disclosure review")
     page.select_option("#target", "network")
@@ -205,15 +177,20 @@ def test_request_review_and_decide_a_disclosure_in_a_real_browser(
     case = DisclosureCase.objects.get()
 
     steward_page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-    _sign_in(steward_page, base, steward)
+    sign_in(steward_page, base, steward)
     steward_page.goto(f"{base}/disclosures/{case.uuid}/")
-    steward_page.fill("input[name=person]", str(reviewer.uuid))
+    # the people picker: typing part of a name brings suggestions (htmx fills the datalist) of
+    # people the steward may see; the chosen "Name (Organisation)" is resolved on the server
+    steward_page.locator("input[name=person]").press_sequentially(reviewer.display_name[:5], delay=50)
+    suggestion = f"{reviewer.display_name} (Beacon Safety Institute)"
+    steward_page.wait_for_selector(f'#assign_person-options option[value="{suggestion}"]', state="attached")
+    steward_page.fill("input[name=person]", suggestion)
     steward_page.click("text=Assign reviewer")
     steward_page.wait_for_load_state("networkidle")
     assert steward_page.locator(f"text={reviewer.display_name}").count() >= 1  # stewards see names
 
     reviewer_page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
-    _sign_in(reviewer_page, base, reviewer)
+    sign_in(reviewer_page, base, reviewer)
     reviewer_page.goto(f"{base}/disclosures/{case.uuid}/")
     assert reviewer_page.locator("text=Internal: our exact data split.").count() == 1  # the pinned revision
     _shot(reviewer_page, "disclosure")

@@ -9,7 +9,6 @@ PUBLIC = {
     "web:invitation",
     "schema",
     "api-docs",
-    "api-redoc",
     "admin:login",
     "admin:jsi18n",
     "public",

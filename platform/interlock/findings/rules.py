@@ -26,6 +26,20 @@ class Audience:
     group_uuids: tuple[str, ...] = ()
 
 
+# Why "My whole organisation" is refused under the two narrowest labels. TLP 2.0 lets recipients of
+# TLP:AMBER+STRICT share it across their own organisation; Interlock is stricter on purpose: inside
+# the platform AMBER+STRICT reaches only the authors and the people of the owner organisation named
+# with a grant, so every reader is a name on a list and every read is recorded (DESIGN.md's table).
+OWN_ORG_REFUSED: dict[str, str] = {
+    Label.RED: "TLP:RED goes only to people named with a grant, never to a whole organisation.",
+    Label.AMBER_STRICT: (
+        "In Interlock TLP:AMBER+STRICT goes to people of your organisation you name, not to all of it at "
+        "once (stricter than TLP 2.0, so every reader is named and recorded). For the whole "
+        "organisation choose TLP:AMBER."
+    ),
+}
+
+
 def audience_errors(*, label: str, audience: Audience, groups: list[SharingGroup]) -> dict[str, list[str]]:
     """The label↔audience table of DESIGN.md; an empty dict means consistent."""
     errors: dict[str, list[str]] = {}
@@ -36,9 +50,7 @@ def audience_errors(*, label: str, audience: Audience, groups: list[SharingGroup
         errors["label"] = ["TLP:CLEAR is set only by a released disclosure decision"]
     if label in (Label.RED, Label.AMBER_STRICT):
         if audience.own_org:
-            errors["audience_own_org"] = [
-                f"{Label(label).label} goes to named people only, not the whole organisation"
-            ]
+            errors["audience_own_org"] = [OWN_ORG_REFUSED[label]]
         if groups:
             errors["groups"] = ["sharing groups never carry TLP:RED or TLP:AMBER+STRICT"]
     if audience.network and label not in (Label.GREEN, Label.CLEAR):

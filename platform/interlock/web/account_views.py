@@ -33,6 +33,7 @@ from interlock.accounts.requests import person_of, principal_of
 from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import ApplicationError, NotFound
+from interlock.web.forms import FormState
 from interlock.web.pages import action_result, member_required
 
 # --- sign-in, MFA, agreement -------------------------------------------------------------------
@@ -237,25 +238,33 @@ def agreement_view(request: HttpRequest) -> HttpResponse:
 def tokens_view(request: HttpRequest) -> HttpResponse:
     principal = principal_of(request)
     new_secret = None
-    error = None
+    refused: FormState | None = None
     if request.method == "POST":
         try:
+            days = request.POST.get("days", "").strip()
+            if not days.isdigit():
+                raise ApplicationError(
+                    "The token request is not valid.", {"days": ["Give a number of days from 1 to 365."]}
+                )
             issued = account_services.api_token_create(
                 actor=principal,
                 name=request.POST.get("name", ""),
                 scopes=request.POST.getlist("scopes"),
-                days=int(request.POST.get("days", "0") or 0),
+                days=int(days),
             )
             new_secret = issued.secret
-        except ValueError:
-            error = "Valid for: a number of days from 1 to 365."
         except ApplicationError as failure:
-            error = (
-                failure.message + " " + "; ".join(f"{k}: {', '.join(v)}" for k, v in failure.extra.items())
-            )
+            refused = FormState.refused(request.POST, failure, fields=("name", "scopes", "days"))
     tokens = ApiToken.objects.filter(person=principal.person, revoked_at__isnull=True)
-    context = {"tokens": tokens, "new_secret": new_secret, "error": error, "scopes": TokenScope.choices}
-    return render(request, "web/tokens.html", context, status=400 if error else 200)
+    context = {
+        "tokens": tokens,
+        "new_secret": new_secret,
+        "refused": refused,
+        "form": refused.data if refused else {"days": "90"},
+        "chosen_scopes": refused.lists.get("scopes", []) if refused else ["read"],
+        "scopes": TokenScope.choices,
+    }
+    return render(request, "web/tokens.html", context, status=refused.status if refused else 200)
 
 
 @member_required

@@ -25,6 +25,7 @@ from interlock.core.errors import ApplicationError, NotFound
 from interlock.network import services as network_services
 from interlock.network.models import OrganisationStatus
 from interlock.network.selectors import network_policy_current, organisation_list
+from interlock.web.forms import FormState
 from interlock.web.pages import action_result, member_required
 
 
@@ -87,7 +88,7 @@ def approve_clearance_view(request: HttpRequest, person_id: str) -> HttpResponse
 def org_admin_view(
     request: HttpRequest,
     invitation: account_services.IssuedInvitation | None = None,
-    error: str | None = None,
+    refused: FormState | None = None,
 ) -> HttpResponse:
     principal = principal_of(request)
     org = principal.person.organisation
@@ -102,14 +103,14 @@ def org_admin_view(
         "organisation": org,
         "people": people,
         "tiers": range(org.clearance_ceiling + 1),
-        "error": error,
+        "refused": refused,
     }
     if invitation is not None:
         context["invitation_link"] = request.build_absolute_uri(
             reverse("web:invitation", args=[invitation.secret])
         )
         context["invitation_expires"] = invitation.invitation.expires_at
-    return render(request, "web/org_admin.html", context, status=400 if error else 200)
+    return render(request, "web/org_admin.html", context, status=refused.status if refused else 200)
 
 
 @member_required
@@ -126,7 +127,8 @@ def invite_view(request: HttpRequest) -> HttpResponse:
     except NotFound:
         raise
     except ApplicationError as failure:
-        return org_admin_view.__wrapped__(request, error=failure.message)  # type: ignore[attr-defined]
+        refused = FormState.refused(request.POST, failure, fields=("email", "role"))
+        return org_admin_view.__wrapped__(request, refused=refused)  # type: ignore[attr-defined]
     return org_admin_view.__wrapped__(request, invitation=issued)  # type: ignore[attr-defined]
 
 

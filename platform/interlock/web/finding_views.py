@@ -3,7 +3,7 @@ the share dialog (with a live preview of exactly who will read it), grants and w
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -21,6 +21,7 @@ from interlock.access import Action, can
 from interlock.access.principal import Principal
 from interlock.accounts.middleware import reauthenticated_recently
 from interlock.accounts.requests import principal_of
+from interlock.accounts.selectors import person_pick
 from interlock.artifacts.http import receive_multipart
 from interlock.artifacts.parents import resolve_parent
 from interlock.artifacts.selectors import artifact_list
@@ -42,6 +43,7 @@ from interlock.findings.selectors import (
     revision_text,
 )
 from interlock.network.selectors import sharing_group_list
+from interlock.web.forms import FormState
 from interlock.web.pages import member_required
 
 PAGE_SIZE = 50
@@ -76,34 +78,41 @@ def finding_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "web/findings/list.html", context, status=400 if errors else 200)
 
 
+NEW_FIELDS = ("title", "body", "label", "hazard_tier", "tags")
+
+
 @member_required
 def finding_new_view(request: HttpRequest) -> HttpResponse:
     principal = principal_of(request)
-    errors: dict[str, Any] = {}
+    refused: FormState | None = None
     if request.method == "POST":
         try:
+            tier = request.POST.get("hazard_tier", "0") or "0"
+            if not tier.isdigit():
+                raise ApplicationError("Choose a hazard tier.", {"hazard_tier": ["Choose H0, H1, H2 or H3."]})
             finding = services.finding_create(
                 actor=principal,
                 title=request.POST.get("title", ""),
                 body=request.POST.get("body", ""),
                 label=request.POST.get("label", Label.AMBER_STRICT),
-                hazard_tier=int(request.POST.get("hazard_tier", "0") or 0),
+                hazard_tier=int(tier),
                 tags=[t for t in request.POST.get("tags", "").replace(",", " ").split() if t],
             )
             messages.success(request, "Draft saved. Only its authors can see it until you share it.")
             return redirect("web:finding", finding.uuid)
-        except ValueError:
-            errors = {"hazard_tier": ["choose H0–H3"]}
         except ApplicationError as failure:
-            errors = {"__all__": [failure.message], **failure.extra}
+            if failure.status == 404:
+                raise
+            refused = FormState.refused(request.POST, failure, fields=NEW_FIELDS)
     labels = [c for c in Label.choices if c[0] != Label.CLEAR]
     context = {
-        "errors": errors,
+        "refused": refused,
         "labels": labels,
-        "form": request.POST,
+        "form": refused.data if refused else {"label": Label.AMBER_STRICT, "hazard_tier": "0"},
+        "tiers": ["0", "1", "2", "3"],
         "clearance": principal.person.effective_clearance(),
     }
-    return render(request, "web/findings/new.html", context, status=400 if errors else 200)
+    return render(request, "web/findings/new.html", context, status=400 if refused else 200)
 
 
 def _detail_context(
@@ -215,14 +224,28 @@ def finding_share_preview_view(request: HttpRequest, finding_id: str) -> HttpRes
     except NotFound:
         raise
     except ApplicationError as failure:
-        return render(
-            request, "web/findings/_share_preview.html", {"error": failure, "fields": failure.extra}
-        )
+        refused = FormState.refused(request.POST, failure, fields=())
+        return render(request, "web/findings/_share_preview.html", {"refused": refused})
+
+
+# each form of the finding page and its fields (a refused form is shown again with its errors there)
+ACTION_FIELDS = {
+    "share": ("label", "audience_own_org", "audience_network", "groups"),
+    "grant": ("person", "capability", "expires_at", "reason"),
+    "revoke": ("person",),
+    "revise": ("title", "body"),
+    "comment": ("body", "parent"),
+    "withdraw": ("reason",),
+}
 
 
 @member_required
 @require_POST
 def finding_action_view(request: HttpRequest, finding_id: str, verb: str) -> HttpResponse:
+    """Run one of the finding page's forms. Done: back to the page with a message. Refused: the
+    page again (status 400, or the refusal's own), with what was typed and each error by its field."""
+    if verb not in ACTION_FIELDS:
+        raise NotFound
     principal = principal_of(request)
     post = request.POST
     try:
@@ -251,20 +274,16 @@ def finding_action_view(request: HttpRequest, finding_id: str, verb: str) -> Htt
                 parent_uuid=post.get("parent") or None,
             )
         elif verb == "grant":
-            expires = parse_datetime(post.get("expires_at", ""))
-            if expires is None:
-                raise ApplicationError("Give an expiry date and time.", {"expires_at": ["required"]})
-            if timezone.is_naive(expires):
-                expires = timezone.make_aware(expires, UTC)
+            grantee = person_pick(principal=principal, text=post.get("person", ""))
             services.finding_grant(
                 actor=principal,
                 finding_uuid=finding_id,
-                person_uuid=post.get("person", ""),
+                person_uuid=grantee.uuid,
                 capability=post.get("capability", ""),
-                expires_at=expires,
+                expires_at=_grant_expiry(post.get("expires_at", "")),
                 reason=post.get("reason", ""),
             )
-            messages.success(request, "Access granted.")
+            messages.success(request, f"Access granted to {grantee.display_name}.")
         elif verb == "revoke":
             services.finding_revoke_grant(
                 actor=principal, finding_uuid=finding_id, person_uuid=post.get("person", "")
@@ -273,11 +292,21 @@ def finding_action_view(request: HttpRequest, finding_id: str, verb: str) -> Htt
         elif verb == "withdraw":
             services.finding_withdraw(actor=principal, finding_uuid=finding_id, reason=post.get("reason", ""))
             messages.success(request, "Finding withdrawn.")
-        else:
-            return render(request, "web/not_found.html", {"message": "There is nothing here."}, status=404)
     except ApplicationError as failure:
         if failure.status == 404:
             raise
-        details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in failure.extra.items())
-        messages.error(request, f"{failure.message} {details}".strip())
+        context = _detail_context(request, principal, finding_id, revision_number=None)
+        refused = FormState.refused(post, failure, fields=ACTION_FIELDS[verb])
+        context["forms"] = {verb: refused}
+        return render(request, "web/findings/detail.html", context, status=refused.status)
     return redirect(reverse("web:finding", args=[finding_id]))
+
+
+def _grant_expiry(raw: str) -> datetime:
+    """The form's datetime-local value, read as UTC (the form says so)."""
+    expires = parse_datetime(raw)
+    if expires is None:
+        raise ApplicationError(
+            "Give an expiry date and time.", {"expires_at": ["Give a date and time (UTC)."]}
+        )
+    return timezone.make_aware(expires, UTC) if timezone.is_naive(expires) else expires

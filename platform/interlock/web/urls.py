@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/tokens/<int:token_id>/revoke/", account_views.revoke_token_view, name="revoke_token"),
     path("join/<str:secret>/", account_views.invitation_view, name="invitation"),
     path("network/", network_views.directory_view, name="directory"),
+    path("network/people/suggest/", network_views.people_suggest_view, name="people_suggest"),
     path("network/organisations/<str:org_id>/", network_views.organisation_view, name="organisation"),
     path("network/sharing-groups/", network_views.sharing_groups_view, name="sharing_groups"),
     path("network/vetting/", admin_views.vetting_view, name="vetting"),

@@ -67,7 +67,9 @@ def test_author_creates_shares_and_attaches_through_the_pages(network) -> None:
     bad_preview = client.post(
         f"/findings/{finding.uuid}/share/preview/", {"label": "amber", "audience_network": "on"}
     )
-    assert b"audience_network" in bad_preview.content
+    # the refusal in words, under the field's own name, never the API's field name
+    assert b"The whole network: only TLP:GREEN" in bad_preview.content
+    assert b"audience_network" not in bad_preview.content
     assert (
         client.post(
             f"/findings/{finding.uuid}/share/", {"label": "amber", "audience_own_org": "on"}

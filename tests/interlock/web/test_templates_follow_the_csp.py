@@ -10,7 +10,9 @@ import re
 from pathlib import Path
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "platform" / "interlock"
-INLINE = re.compile(r"""\sstyle\s*=|<style\b|\son[a-z]+\s*=\s*["']""", re.IGNORECASE)
+INLINE = re.compile(
+    r"""\sstyle\s*=|<style\b|\son[a-z]+\s*=\s*["']|<script(?![^>]*\ssrc\s*=)[^>]*>""", re.IGNORECASE
+)
 
 
 def test_no_template_carries_inline_styles_or_handlers() -> None:
