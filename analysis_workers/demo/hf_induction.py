@@ -59,6 +59,8 @@ import os
 
 # Set before transformers is first imported: nothing in this module may reach the hub.
 os.environ["HF_HUB_OFFLINE"] = "1"
+# save_pretrained's per-shard progress bar would interleave with the demo's own output
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 import argparse
 import json

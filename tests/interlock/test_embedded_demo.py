@@ -64,7 +64,7 @@ def test_demo_runs_on_embedded_postgres_and_redis(embedded_env: dict[str, str], 
         "--json",
         str(out),
     ]
-    result = subprocess.run(command, cwd=ROOT, env=embedded_env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(command, cwd=ROOT, env=embedded_env, capture_output=True, text=True, timeout=1500)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"Interlock demo is ready at http://127.0.0.1:{port}/" in result.stdout
     created = json.loads(out.read_text())
@@ -98,6 +98,14 @@ def test_demo_runs_on_embedded_postgres_and_redis(embedded_env: dict[str, str], 
     values = [row["llc"] for row in rows if row["llc"] is not None]
     peak = max(range(len(values)), key=values.__getitem__)
     assert 0 < peak < len(values) - 1 and values[-1] < 0.5 * values[peak], values
+    # the Hugging Face story: the researcher's own GPT-2 series and token dataset, analysed
+    hf = story["hugging_face"]
+    assert len(hf["checkpoints"]) == 4 and hf["dataset"] and hf["finding"]
+    attention = json.loads(check_analysis(embedded_env, hf["analyses"]["attention_patterns"], "top_heads"))
+    best = attention["induction"][0]
+    assert best["layer"] == 1 and best["score"] > 0.3, attention["induction"]
+    hf_rows = json.loads(check_analysis(embedded_env, hf["analyses"]["llc_trajectory"]))
+    assert [row["checkpoint"] for row in hf_rows] == ["0", "1000", "2000", "2400"], hf_rows
     # rerunning is safe: the same checkpoints, analyses and finding are reused
     again = subprocess.run(command, cwd=ROOT, env=embedded_env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
@@ -106,17 +114,18 @@ def test_demo_runs_on_embedded_postgres_and_redis(embedded_env: dict[str, str], 
     assert rerun["analysis_demo"] == story
 
 
-def check_analysis(env: dict[str, str], analysis_id: str) -> str:
-    """The LLC trajectory's rows, read from the embedded database through the services."""
+def check_analysis(env: dict[str, str], analysis_id: str, key: str = "checkpoints") -> str:
+    """One entry of an analysis's metrics (the LLC trajectory's rows by default), read from the
+    embedded database through the services."""
     script = (
         "import os, sys, json; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'interlock.settings');"
         "import django; django.setup();"
         "from interlock.analyses.models import AnalysisRequest;"
         "from interlock.analyses.selectors import analysis_metrics;"
-        "print(json.dumps(analysis_metrics(AnalysisRequest.objects.get(uuid=sys.argv[1]))['checkpoints']))"
+        "print(json.dumps(analysis_metrics(AnalysisRequest.objects.get(uuid=sys.argv[1]))[sys.argv[2]]))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, analysis_id],
+        [sys.executable, "-c", script, analysis_id, key],
         cwd=ROOT,
         env={**env, "PYTHONPATH": f"{ROOT / 'platform'}{os.pathsep}{ROOT}"},
         capture_output=True,

@@ -7,7 +7,9 @@
 4. the researcher requests the LLC trajectory over the series and a head ablation on the last
    checkpoint, which a real worker runs from signed tickets;
 5. the results (λ̂ per checkpoint, and the plots) are attached to a finding shared with the
-   researcher's organisation, and a disclosure review to widen it to the network is opened.
+   researcher's organisation, and a disclosure review to widen it to the network is opened;
+6. the same researcher brings a Hugging Face GPT-2 and its own token data
+   (`interlock.demo.hf_analyses`).
 
 Every step is idempotent: a rerun reuses the trained files, the uploaded checkpoints, their
 approvals, finished analyses and the finding.
@@ -21,34 +23,27 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 from tqdm import tqdm
 
 from interlock.access.principal import Principal
 from interlock.accounts.models import Person
-from interlock.analyses.models import AnalysisRequest, AnalysisState
 from interlock.checkpoints.models import Checkpoint, CheckpointState
-from interlock.checkpoints.selectors import checkpoint_current_approval
-from interlock.checkpoints.services import checkpoint_approve
+from interlock.demo.hf_analyses import run_hf_demo
+from interlock.demo.steps import APPROVER, RESEARCHER, Say, approve_series, finished_analysis
 from interlock.findings.models import Finding
 from interlock.findings.rules import Audience
 from interlock.findings.selectors import revision_title
 from interlock.findings.services import finding_create, finding_share
 from interlock_client import InterlockClient
 
-RESEARCHER = "researcher@aletheia.example"
-APPROVER = "steward@beacon.example"
 SERIES = "modadd-p53"
 DATASET = {"name": "modular_addition", "params": {"p": 53, "train_fraction": 0.5, "seed": 3}}
 SGLD = {"num_chains": 4, "num_draws": 300, "num_burnin": 100, "step_size": 1e-4, "localization": 100.0}
 FINDING_TITLE = "LLC along the training of the demo's modular-addition transformer, as measured"
-
-Say = Callable[[str], None]
 
 
 def run_demo_analyses(
@@ -66,16 +61,21 @@ def run_demo_analyses(
     token = next(p["api_token"] for p in created["people"] if p["email"] == RESEARCHER)
     with InterlockClient(base_url, token, timeout=300) as client:
         series = _upload_series(client, folder, say)
-        _approve(series, say)
-        trajectory = _analysis(client, series[-1], "llc_trajectory", SGLD, say, healthy)
-        ablation = _analysis(client, series[-1], "head_ablation", {"method": "mean"}, say, healthy)
+        approve_series(series, say)
+        trajectory = finished_analysis(client, series[-1], "llc_trajectory", SGLD, DATASET, say, healthy)
+        ablation = finished_analysis(
+            client, series[-1], "head_ablation", {"method": "mean"}, DATASET, say, healthy
+        )
         finding = _attach(client, trajectory, ablation, say)
+        say("  the researcher's own Hugging Face model and token data")
+        hf = run_hf_demo(client=client, say=say, healthy=healthy)
     case = _open_disclosure(finding, say)
     return {
         "checkpoints": [str(c.uuid) for c in series],
         "analyses": {"llc_trajectory": trajectory["id"], "head_ablation": ablation["id"]},
         "finding": finding,
         "disclosure_case": case,
+        "hugging_face": hf,
     }
 
 
@@ -105,52 +105,6 @@ def _upload_series(client: InterlockClient, folder: Path, say: Say) -> list[Chec
                 bar.update(file.stat().st_size)
             series.append(checkpoint)
     return series
-
-
-def _approve(series: list[Checkpoint], say: Say) -> None:
-    steward = Person.objects.get(email=APPROVER)
-    # The demo acts for the steward in-process; on the site, approving needs a fresh sign-in with MFA.
-    pending = [c for c in series if checkpoint_current_approval(c) is None]
-    say(f"  {steward.display_name} (another organisation) approves {len(pending)} checkpoint(s) at AL3")
-    for checkpoint in pending:
-        checkpoint_approve(
-            actor=Principal.on_behalf_of(steward),
-            checkpoint_uuid=checkpoint.uuid,
-            access_level=3,
-            expires_at=timezone.now() + timedelta(days=30),
-            sha256=checkpoint.sha256,
-        )
-
-
-def _analysis(
-    client: InterlockClient,
-    checkpoint: Checkpoint,
-    kind: str,
-    params: dict[str, Any],
-    say: Say,
-    healthy: Callable[[], None],
-) -> dict[str, Any]:
-    done = (
-        AnalysisRequest.objects.filter(checkpoint=checkpoint, kind=kind, state=AnalysisState.SUCCEEDED)
-        .order_by("-created_at")
-        .first()
-    )
-    if done is not None:
-        say(f"  {kind}: reusing the finished analysis {done.uuid}")
-        return client.analysis(str(done.uuid))
-    created = client.request_analysis(
-        checkpoint=str(checkpoint.uuid), kind=kind, params=params, dataset=DATASET
-    )
-    with tqdm(total=100, unit="%", desc=kind) as bar:
-
-        def update(state: dict[str, Any]) -> None:
-            healthy()
-            bar.update(round(100 * float(state["progress"])) - bar.n)
-
-        state = client.wait_for_analysis(created["id"], timeout=900, poll=1.0, progress=update)
-    if state["state"] != "succeeded":
-        raise RuntimeError(f"the demo's {kind} analysis {state['state']}: {state['message']}")
-    return state
 
 
 def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[str, Any], say: Say) -> str:
