@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from analysis_workers.kinds import registry
-from interlock.access import Action, can, visible
+from interlock.access import Action, Principal, can, visible
 from interlock.access.lookups import parse_uuid
 from interlock.accounts.requests import principal_of
 from interlock.analyses.access import access_analysis_by_id
@@ -201,7 +201,14 @@ def _context(request: HttpRequest, analysis_id: str) -> dict[str, object]:
         "can_cancel": analysis.state in ("queued", "running")
         and bool(can(principal, Action.CANCEL, analysis)),
         "can_rerun": bool(can(principal, Action.ANALYSE, analysis.checkpoint)),
+        "compare_with": _comparable(principal, analysis) if metrics else [],
     }
+
+
+def _comparable(principal: Principal, analysis: AnalysisRequest) -> list[AnalysisRequest]:
+    """Other finished analyses of the same kind the principal may see, newest first."""
+    others = visible(principal, AnalysisRequest.objects.filter(kind=analysis.kind, state="succeeded"))
+    return list(others.exclude(pk=analysis.pk).select_related("checkpoint")[:50])
 
 
 @member_required
@@ -238,13 +245,7 @@ def analysis_plot_view(request: HttpRequest, analysis_id: str, plot_id: str) -> 
 
 @member_required
 def analysis_view(request: HttpRequest, analysis_id: str) -> HttpResponse:
-    context = _context(request, analysis_id)
-    analysis: AnalysisRequest = context["analysis"]  # type: ignore[assignment]
-    others = visible(
-        principal_of(request), AnalysisRequest.objects.filter(kind=analysis.kind, state="succeeded")
-    )
-    context["compare_with"] = others.exclude(pk=analysis.pk).select_related("checkpoint")[:50]
-    return render(request, "web/analyses/detail.html", context)
+    return render(request, "web/analyses/detail.html", _context(request, analysis_id))
 
 
 @member_required

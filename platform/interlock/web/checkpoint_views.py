@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from analysis_workers.kinds import allowed_kinds
 from interlock.access import NETWORK, Action, can
 from interlock.accounts.middleware import reauthenticated_recently
 from interlock.accounts.requests import principal_of
@@ -83,7 +84,7 @@ def _checkpoint_context(request: HttpRequest, checkpoint_id: str) -> dict[str, A
         "can_approve": bool(can(principal, Action.APPROVE_CHECKPOINT, checkpoint)),
         "can_revoke": bool(can(principal, Action.REVOKE_APPROVAL, checkpoint))
         and any(a.revoked_at is None for a in approvals),
-        "levels": sorted(ACCESS_LEVELS.items()),
+        "levels": [(level, words, allowed_kinds(level)) for level, words in sorted(ACCESS_LEVELS.items())],
         "approve_form": {"access_level": "2", "days": str(DEFAULT_APPROVAL_DAYS)},
         "max_days": MAX_APPROVAL_DAYS,
         "errors": {},
