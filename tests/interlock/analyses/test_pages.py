@@ -220,3 +220,37 @@ def test_rerun_prefills_the_form_and_compare_shows_both_side_by_side(
     other_kind = AnalysisRequest.objects.filter(pk=second.pk)
     other_kind.update(kind="essential_dynamics")
     assert client.get(f"/analyses/compare/?a={first.uuid}&b={second.uuid}").status_code == 400
+
+
+def test_the_form_offers_the_organisations_uploaded_datasets_that_fit_and_only_those(
+    network, api_client_for, django_capture_on_commit_callbacks
+) -> None:
+    from tests.support.datasets import CONTEXT, TOKEN_SPEC, VOCAB, random_tokens, token_file, uploaded_dataset
+
+    org = network.org()
+    owner = network.person(org, clearance=1)
+    checkpoint = approved_checkpoint(api_client_for, owner, network.person(steward=True), TOKEN_SPEC)
+    api = api_client_for(owner)
+    fits = uploaded_dataset(api, token_file(random_tokens(20, CONTEXT, VOCAB)), name="fits the model")
+    too_long = uploaded_dataset(api, token_file(random_tokens(20, CONTEXT + 4, VOCAB)), name="rows too long")
+    colleague = network.person(org, clearance=1)
+    private = uploaded_dataset(
+        api_client_for(colleague), token_file(random_tokens(4, 4, VOCAB)), name="theirs"
+    )
+    client = _signed_in(network, owner)
+    page = client.get(f"/checkpoints/{checkpoint.uuid}/analyse/?kind=logit_lens").content.decode()
+    assert f'value="uploaded:{fits["id"]}"' in page and "fits the model" in page
+    assert re.search(rf'value="uploaded:{too_long["id"]}"[^>]*disabled', page)
+    assert "the model&#x27;s context is 8" in page
+    assert "theirs" not in page and private["id"] not in page  # AMBER+STRICT: the uploader's alone
+    key = f"uploaded:{fits['id']}"
+    posted = {"kind": "logit_lens", "p.max_prompts": "16", "dataset": key, f"{key}.max_rows": "10"}
+    with django_capture_on_commit_callbacks(execute=False):
+        assert client.post(f"/checkpoints/{checkpoint.uuid}/analyse/", posted).status_code == 302
+    created = AnalysisRequest.objects.get()
+    assert created.uploaded_dataset.uuid.hex == fits["id"].replace("-", "")
+    assert created.dataset["params"] == {"max_rows": 10}
+    stolen = {**posted, "dataset": f"uploaded:{private['id']}", f"uploaded:{private['id']}.max_rows": "10"}
+    refused = client.post(f"/checkpoints/{checkpoint.uuid}/analyse/", stolen)
+    assert refused.status_code == 400 and b"choose one of the datasets offered" in refused.content
+    assert AnalysisRequest.objects.count() == 1
