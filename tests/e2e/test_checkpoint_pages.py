@@ -1,5 +1,6 @@
 """Checkpoints and analyses in a real browser (Debian's Chromium through Playwright, a live server,
-a real analysis worker): a steward approves a checkpoint from its page; a person of another
+a real analysis worker): the owner uploads a checkpoint from its page, with a progress bar, and a
+steward approves it from its page; a person of another
 organisation asks for analysis access and the owner's admin grants it; a researcher requests an
 attention analysis through the generated form with its defaults, sees it run and finish, re-runs
 it with one parameter changed and compares the two; a dataset that does not fit the model is
@@ -112,11 +113,27 @@ def _approve(steward: Any, checkpoint: Any, level: int = 2) -> None:
     )
 
 
-def test_a_steward_approves_a_checkpoint_from_its_page(
-    live_server: Any, browser: Any, network: Any, api_client_for: Any
+def test_the_owner_uploads_from_the_page_and_a_steward_approves_it_from_its_page(
+    live_server: Any, browser: Any, network: Any, tmp_path: Path
 ) -> None:
-    owner = network.person(network.org("Aletheia Alignment Lab"), clearance=1)
-    checkpoint = _uploaded(owner, api_client_for, "modadd step 4000")
+    owner = network.person(network.org("Aletheia Alignment Lab"), clearance=1, password=PASSWORD)
+    checkpoint = checkpoint_register(actor=principal_for(owner), name="modadd step 4000", spec=SPEC)
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(
+        zoo.save_checkpoint(zoo.build(SPEC, generator=torch.Generator().manual_seed(0)), SPEC)
+    )
+    uploading = _page_of(browser, live_server.url, owner)
+    uploading.goto(f"{live_server.url}/checkpoints/{checkpoint.uuid}/")
+    uploading.set_input_files("#id_file", str(weights))
+    with uploading.expect_response("**/upload/") as answer:
+        uploading.click("form.upload button[type=submit]")
+    # sent by the page's script (which shows the progress bar), answered with the next page
+    assert answer.value.headers["content-type"] == "application/json"
+    uploading.wait_for_selector("text=its SHA-256 is pinned")
+    checkpoint.refresh_from_db()
+    assert checkpoint.state == "uploaded" and checkpoint.sha256
+    assert uploading.locator("#checkpoint-sha256").inner_text() == checkpoint.sha256
+
     steward = network.person(
         network.org("Cairn Interpretability Collective"), steward=True, clearance=1, password=PASSWORD
     )

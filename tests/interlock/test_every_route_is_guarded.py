@@ -77,6 +77,7 @@ COVERED_BY = {
     "web:checkpoints": "checkpoints/test_checkpoint_pages.py::test_the_list_shows_each_standing_truthfully_and_only_what_the_viewer_may_see",
     "web:checkpoint": "checkpoints/test_checkpoint_pages.py::test_the_list_shows_each_standing_truthfully_and_only_what_the_viewer_may_see",
     "web:checkpoint_approve": "checkpoints/test_checkpoint_pages.py::test_a_steward_approves_from_the_page_and_nobody_else_can",
+    "web:checkpoint_upload": "checkpoints/test_checkpoint_pages.py::test_the_uploader_sends_the_file_from_the_page_and_nobody_else_can",
     "web:checkpoint_revoke": "checkpoints/test_checkpoint_pages.py::test_a_steward_revokes_with_a_reason",
     "web:checkpoint_queue": "checkpoints/test_checkpoint_pages.py::test_the_stewards_queue_holds_what_the_steward_may_approve",
     "web:analysis_access_request": "checkpoints/test_checkpoint_pages.py::test_another_organisation_asks_for_access_and_the_owners_admin_grants_it",

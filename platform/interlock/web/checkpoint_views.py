@@ -11,10 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from analysis_workers.kinds import allowed_kinds
@@ -22,6 +23,8 @@ from interlock.access import NETWORK, Action, can
 from interlock.accounts.middleware import reauthenticated_recently
 from interlock.accounts.requests import principal_of
 from interlock.analyses.selectors import analysis_list_for_checkpoint
+from interlock.artifacts.http import receive_multipart
+from interlock.artifacts.parents import resolve_parent
 from interlock.checkpoints.access import access_checkpoint_by_id
 from interlock.checkpoints.selectors import (
     ACCESS_LEVELS,
@@ -43,7 +46,7 @@ from interlock.checkpoints.services import (
     checkpoint_revoke,
 )
 from interlock.core.errors import ApplicationError, NotFound
-from interlock.web.pages import action_result, member_required
+from interlock.web.pages import action_result, csrf_failure, member_required
 
 DEFAULT_APPROVAL_DAYS = 90
 DEFAULT_ACCESS_DAYS = 30
@@ -82,6 +85,7 @@ def _checkpoint_context(request: HttpRequest, checkpoint_id: str) -> dict[str, A
         "kinds": checkpoint_runnable_kinds(checkpoint) if can(principal, Action.ANALYSE, checkpoint) else [],
         "can_analyse": bool(can(principal, Action.ANALYSE, checkpoint)),
         "can_approve": bool(can(principal, Action.APPROVE_CHECKPOINT, checkpoint)),
+        "can_upload": bool(can(principal, Action.ATTACH, checkpoint)),
         "can_revoke": bool(can(principal, Action.REVOKE_APPROVAL, checkpoint))
         and any(a.revoked_at is None for a in approvals),
         "levels": [(level, words, allowed_kinds(level)) for level, words in sorted(ACCESS_LEVELS.items())],
@@ -139,6 +143,34 @@ def _integer(text: str, errors: dict[str, list[str]], field: str, expected: str)
     except ValueError:
         errors[field] = [expected]
         return 0
+
+
+@csrf_exempt  # checked by csrf_failure once the encrypting handler is in place
+@member_required
+@require_POST
+def checkpoint_upload_view(request: HttpRequest, checkpoint_id: str) -> HttpResponse:
+    """The uploader sends a checkpoint file from the page: encrypted as it arrives (the same
+    handler as the API's and the library's), its SHA-256 pinned in the upload's transaction by
+    the checkpoints app's hook. The page's script sends it with a progress bar and asks for the
+    next page as JSON (`X-Upload-Progress`); without the script the form posts and redirects."""
+    principal = principal_of(request)
+    parent = resolve_parent(principal, "checkpoint", checkpoint_id, Action.ATTACH)
+    from interlock.artifacts.upload import EncryptingUploadHandler  # as the library page does
+
+    request.upload_handlers = [EncryptingUploadHandler(request, parent=parent)]
+    failure = csrf_failure(request)
+    if failure is not None:
+        return failure
+    page = reverse("web:checkpoint", args=[parent.parent_id])
+    answer = action_result(
+        request,
+        page,
+        lambda: receive_multipart(request, actor=principal, parent=parent),
+        "The file was encrypted as it arrived and its SHA-256 is pinned.",
+    )
+    if request.headers.get("X-Upload-Progress"):
+        return JsonResponse({"location": page})
+    return answer
 
 
 @member_required

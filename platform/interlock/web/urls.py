@@ -76,6 +76,11 @@ urlpatterns = [
         name="checkpoint_approve",
     ),
     path(
+        "checkpoints/<str:checkpoint_id>/upload/",
+        checkpoint_views.checkpoint_upload_view,
+        name="checkpoint_upload",
+    ),
+    path(
         "checkpoints/<str:checkpoint_id>/revoke/",
         checkpoint_views.checkpoint_revoke_view,
         name="checkpoint_revoke",

@@ -5,11 +5,13 @@ see, 403 for what one sees but may not do) and keep what was typed."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import torch
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from analysis_workers import zoo
@@ -245,3 +247,31 @@ def test_an_admin_refuses_a_request(network, api_client_for) -> None:
     grant.refresh_from_db()
     assert grant.state == "rejected" and grant.expires_at is None
     assert client.get(f"/checkpoints/{checkpoint.uuid}/").status_code == 404
+
+
+def test_the_uploader_sends_the_file_from_the_page_and_nobody_else_can(network, api_client_for) -> None:
+    org = network.org()
+    uploader = network.person(org, clearance=1, password=PASSWORD)
+    checkpoint = checkpoint_register(actor=principal_for(uploader), name="from the page", spec=SPEC)
+    blob = zoo.save_checkpoint(zoo.build(SPEC, generator=torch.Generator().manual_seed(2)), SPEC)
+    url = f"/checkpoints/{checkpoint.uuid}/upload/"
+
+    def upload(client: Any, **headers: Any) -> Any:
+        return client.post(url, {"file": SimpleUploadedFile("model.safetensors", blob)}, **headers)
+
+    colleague = network.signed_in_client(network.person(org, clearance=1, password=PASSWORD))
+    assert upload(colleague).status_code == 403  # sees it, is not the uploader
+    assert upload(network.signed_in_client(network.person(clearance=3, password=PASSWORD))).status_code == 404
+    client = network.signed_in_client(uploader)
+    assert b"data-upload-progress" in client.get(f"/checkpoints/{checkpoint.uuid}/").content
+    sent = upload(client, HTTP_X_UPLOAD_PROGRESS="1")
+    assert sent.status_code == 200 and sent.json() == {"location": f"/checkpoints/{checkpoint.uuid}/"}
+    checkpoint.refresh_from_db()
+    assert checkpoint.state == "uploaded" and checkpoint.sha256 == hashlib.sha256(blob).hexdigest()
+    page = client.get(f"/checkpoints/{checkpoint.uuid}/").content.decode()
+    assert (
+        "its SHA-256 is pinned" in page
+        and "awaiting a steward" in page
+        and "data-upload-progress" not in page
+    )
+    assert upload(client).status_code == 403  # the file is there: a second one is refused
