@@ -441,3 +441,38 @@ def check_inputs(kind_name: str, *, spec: object, dataset: str, dataset_params: 
         raise InputMismatch(
             "dataset", f"the sequences are {length} tokens long, but the model's context holds {context}"
         )
+
+
+def dataset_defaults_for(dataset: str, *, spec: object) -> dict[str, Any]:
+    """The built-in dataset's published defaults, narrowed so that they fit the model where the
+    published ones would not — what a request form offers first. Modular addition on a zoo
+    transformer takes p = d_vocab − 1 (the zoo's modular-addition models keep the last id for
+    '='); on another language model p stays at its default unless the vocabulary is smaller.
+    The induction sequences keep their vocabulary and length within the model's vocabulary and
+    context, and their periods within those. The result still goes through `check_inputs`: a
+    model too small for a dataset gets defaults that fail it, with the reason why."""
+    schema = dataset_registry()[dataset].params_schema
+    defaults: dict[str, Any] = {
+        name: spec_["default"] for name, spec_ in schema.items() if "default" in spec_
+    }
+    limits = token_limits(spec) if dataset_registry()[dataset].takes == "tokens" else None
+    if limits is None:
+        return defaults
+    vocab, context = limits
+    if dataset == "modular_addition":
+        family = validate_spec(spec).family.name
+        p = vocab - 1 if family == "transformer" else min(int(defaults["p"]), vocab - 1)
+        defaults["p"] = _clamp(p, schema["p"])
+    elif dataset == "induction_sequences":
+        defaults["vocab_size"] = _clamp(min(int(defaults["vocab_size"]), vocab), schema["vocab_size"])
+        defaults["seq_len"] = _clamp(min(int(defaults["seq_len"]), context), schema["seq_len"])
+        longest = min(int(defaults["max_period"]), defaults["vocab_size"], defaults["seq_len"] - 2)
+        defaults["max_period"] = _clamp(longest, schema["max_period"])
+        defaults["min_period"] = _clamp(
+            min(int(defaults["min_period"]), defaults["max_period"]), schema["min_period"]
+        )
+    return defaults
+
+
+def _clamp(value: int, param: Mapping[str, Any]) -> int:
+    return int(max(param.get("minimum", value), min(param.get("maximum", value), value)))

@@ -119,6 +119,7 @@ def test_every_person_requests_every_object_and_sees_exactly_the_truth_table(
         probes: list[tuple[str, Any, bool]] = []
         for checkpoint in (cpt0, cpt1):
             probes.append((f"/api/v1/checkpoints/{checkpoint.uuid}/", api, sees_checkpoint(name, checkpoint)))
+            probes.append((f"/checkpoints/{checkpoint.uuid}/", browser, sees_checkpoint(name, checkpoint)))
         for key, request in analyses.items():
             allowed = sees_analysis(name, key)
             probes += [
@@ -128,6 +129,8 @@ def test_every_person_requests_every_object_and_sees_exactly_the_truth_table(
                 (f"/api/v1/artifacts/{plot_ids[key]}/", api, allowed),
                 (f"/api/v1/artifacts/{plot_ids[key]}/content/", api, allowed),
                 (f"/analyses/{request.uuid}/plots/{plot_ids[key]}.png", browser, allowed),
+                (f"/analyses/{request.uuid}/metrics.csv", browser, allowed),
+                (f"/analyses/{request.uuid}/metrics.json", browser, allowed),
             ]
         probes += [
             (f"/api/v1/disclosures/{case.uuid}/", api, sees_case(name)),

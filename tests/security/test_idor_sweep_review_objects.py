@@ -233,6 +233,8 @@ def _probes(seeded: Seeded) -> list[Probe]:
         Probe("web", "GET", "/analyses/{id}/status/", "analysis"),
         Probe("web", "POST", "/analyses/{id}/cancel/", "analysis", {}),
         Probe("web", "GET", "/analyses/{id}/plots/{plot}.png", "analysis", also={"plot": seeded.plot_id}),
+        Probe("web", "GET", "/analyses/{id}/metrics.csv", "analysis"),
+        Probe("web", "GET", "/analyses/{id}/metrics.json", "analysis"),
         Probe(
             "api",
             "POST",
@@ -241,6 +243,8 @@ def _probes(seeded: Seeded) -> list[Probe]:
             {"approve": True, "rationale": "Fine to widen."},
         ),
         Probe("api", "POST", "/api/v1/analysis-access/{id}/decide/", "grant", {"approve": False, "days": 30}),
+        Probe("web", "POST", "/checkpoints/access-requests/{id}/approve/", "grant", {"days": "30"}),
+        Probe("web", "POST", "/checkpoints/access-requests/{id}/refuse/", "grant", {}),
         Probe("api", "GET", "/api/v1/sharing-groups/{id}/", "group"),
         Probe("api", "PATCH", "/api/v1/sharing-groups/{id}/", "group", {"hide_members": True}),
     ]
@@ -342,7 +346,14 @@ def test_every_role_gets_404_like_a_random_id_for_review_objects_it_may_not_see(
         "/api/v1/analysis-access/",
         "/api/v1/sharing-groups/",
     ]
-    web_lists = ["/disclosures/", "/network/sharing-groups/", "/analyses/"]
+    web_lists = [
+        "/disclosures/",
+        "/network/sharing-groups/",
+        "/analyses/",
+        "/checkpoints/",
+        "/checkpoints/access-requests/",
+        "/checkpoints/awaiting-approval/",
+    ]
 
     probed_routes = {
         resolve(_fill(p.route, ids[p.obj]).replace("{plot}", seeded.plot_id)).view_name for p in probes

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 
@@ -15,15 +14,7 @@ from interlock.artifacts.http import download_response, receive_multipart
 from interlock.artifacts.parents import resolve_parent
 from interlock.artifacts.selectors import artifact_list
 from interlock.core.errors import ApplicationError, NotFound
-from interlock.web.pages import member_required
-
-
-def _csrf_failure(request: HttpRequest) -> HttpResponse | None:
-    """CSRF check run *after* the encrypting handler is installed (the middleware would parse the
-    body first, through Django's plaintext handlers)."""
-    return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
-        request, lambda r: HttpResponse(), (), {}
-    )
+from interlock.web.pages import csrf_failure, member_required
 
 
 @csrf_exempt
@@ -40,7 +31,7 @@ def library_view(request: HttpRequest) -> HttpResponse:
         from interlock.artifacts.upload import EncryptingUploadHandler
 
         request.upload_handlers = [EncryptingUploadHandler(request, parent=parent)]
-        failure = _csrf_failure(request)
+        failure = csrf_failure(request)
         if failure is not None:
             return failure
         try:

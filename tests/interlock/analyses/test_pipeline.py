@@ -328,7 +328,8 @@ def test_a_job_whose_runner_raises_fails_for_good_at_once_and_the_worker_goes_on
             1,
         )
         page = network.signed_in_client(owner).get(f"/analyses/{failed.uuid}/")
-        assert "Failed: IndexError — list index out of range" in page.content.decode()
+        shown = 'Failed: <code class="error-class">IndexError</code> — list index out of range'
+        assert shown in page.content.decode()
         audited = AuditEvent.objects.get(event="ANALYSIS_FAILED", target_id=str(failed.pk))
         assert audited.extra == {"permanent": True, "error_class": "IndexError"}
         assert "Traceback" in log.read_text() and "IndexError" in log.read_text()  # for the operators

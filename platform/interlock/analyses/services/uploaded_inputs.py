@@ -7,23 +7,14 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
-from analysis_workers.datasets.uploaded import (
-    JSONL_TEXT,
-    KIND_STAND_IN,
-    UPLOADED,
-    DatasetFacts,
-    check_fit,
-    model_limits,
-    validate_dataset_params,
-)
-from analysis_workers.kinds import check_kind_family, registry
+from analysis_workers.datasets.uploaded import KIND_STAND_IN, UPLOADED, validate_dataset_params
+from analysis_workers.kinds import registry
 from interlock.access import Action, Principal
-from interlock.checkpoints.models import Checkpoint, CheckpointLayout
+from interlock.analyses.selectors import uploaded_dataset_check_fit
+from interlock.checkpoints.models import Checkpoint
 from interlock.core.errors import ApplicationError, InvalidState
 from interlock.datasets.access import access_dataset_by_id
 from interlock.datasets.models import DatasetState, UploadedDataset
-
-TOKENIZER_FILE = "tokenizer.json"
 
 
 def is_uploaded(raw: object) -> TypeGuard[dict[str, Any]]:
@@ -54,31 +45,10 @@ def uploaded_dataset_input(
             {"dataset": [f"{kind} takes the dataset {' or '.join(takes)}"]},
         )
     try:
-        check_kind_family(kind, spec=checkpoint.spec)
-        vocab_size, context = model_limits(checkpoint.spec)
-        check_fit(dataset.format, _facts(dataset), params, vocab_size=vocab_size, context=context)
-        if dataset.format == JSONL_TEXT and not _has_tokenizer(checkpoint):
-            raise ValueError(
-                "JSON lines are tokenised with the checkpoint's own tokenizer.json, and this checkpoint has none"
-            )
+        uploaded_dataset_check_fit(dataset, checkpoint=checkpoint, kind=kind, params=params)
     except ValueError as problem:
         raise ApplicationError(
             "The dataset does not fit the checkpoint.", {"dataset": [str(problem)]}
         ) from None
     described = {"name": UPLOADED, "id": str(dataset.uuid), "format": dataset.format, "params": params}
     return dataset, described
-
-
-def _has_tokenizer(checkpoint: Checkpoint) -> bool:
-    return checkpoint.layout == CheckpointLayout.HF_FOLDER and any(
-        entry.get("path") == TOKENIZER_FILE for entry in checkpoint.manifest
-    )
-
-
-def _facts(dataset: UploadedDataset) -> DatasetFacts:
-    return DatasetFacts(
-        rows=dataset.rows or 0,
-        seq_len=dataset.seq_len,
-        max_token_id=dataset.max_token_id,
-        attention_mask=dataset.attention_mask,
-    )
