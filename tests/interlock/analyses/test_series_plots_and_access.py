@@ -183,6 +183,17 @@ def test_a_series_kind_needs_every_checkpoint_approved_and_a_fitting_dataset(
             params=FAST,
             dataset={"name": "modular_addition", "params": {"p": 1}},
         )
+    # a weight-restricted LLC on a head the model does not have is refused before it is queued
+    # (mutant: without the requester's component check it was queued and failed on the worker)
+    with pytest.raises(ApplicationError, match="does not fit") as refused:
+        analysis_request_create(
+            actor=principal_for(owner),
+            checkpoint_uuid=series[0].uuid,
+            kind="llc",
+            params={**FAST, "components": "l0h1, l7 mlp"},
+            dataset=DATASET,
+        )
+    assert "l7 mlp" in str(refused.value.extra) and "layers" in str(refused.value.extra)
     assert not AnalysisRequest.objects.exists()
 
 
