@@ -17,7 +17,7 @@ from interlock.access.lookups import parse_uuid
 from interlock.accounts.requests import principal_of
 from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisRequest
-from interlock.analyses.selectors import analysis_metrics
+from interlock.analyses.selectors import analysis_metrics, analysis_reliability
 from interlock.analyses.services.requester import analysis_cancel, analysis_request_create
 from interlock.artifacts.models import Artifact
 from interlock.artifacts.selectors import artifact_plaintext
@@ -80,9 +80,14 @@ def _context(request: HttpRequest, analysis_id: str) -> dict[str, object]:
     )
     plots = [a for a in artifacts if a.media_type == "image/png"]
     vectors = [a for a in artifacts if a.media_type == "image/svg+xml"]
+    reliability = analysis_reliability(metrics)
     return {
         "analysis": analysis,
         "metrics": metrics,
+        "reliability": reliability,
+        "failed_checks": {reason["diagnostic"] for reason in reliability["reasons"]}
+        if reliability
+        else set(),
         "metrics_json": json.dumps(metrics, indent=1)[:20000] if metrics else "",
         "plots": plots if metrics else [],
         "vectors": vectors if metrics else [],
