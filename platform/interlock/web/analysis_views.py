@@ -88,6 +88,10 @@ def _context(request: HttpRequest, analysis_id: str) -> dict[str, object]:
         "failed_checks": {reason["diagnostic"] for reason in reliability["reasons"]}
         if reliability
         else set(),
+        # λ̂ per checkpoint: llc_trajectory's rows, or essential_dynamics' λ̂ overlay
+        "series_rows": (metrics.get("llc_checkpoints") or metrics.get("checkpoints") or [])
+        if metrics
+        else [],
         "metrics_json": json.dumps(metrics, indent=1)[:20000] if metrics else "",
         "plots": plots if metrics else [],
         "vectors": vectors if metrics else [],
