@@ -18,6 +18,12 @@ effect", Rushing & Nanda 2024 "Explorations of self-repair"), the loss rises les
 than the direct path predicts and S > 0. S < 0 means the head matters mostly through
 later components (an indirect effect), e.g. a previous-token head feeding an induction head.
 
+S is reported only where something after the head can repair it: a later layer, or the MLP
+of the head's own block (`self_repair_kind` "downstream"). For a head of the last layer of an
+attention-only model nothing can; D − T there is only the final norm's rescaling (kind
+"final_norm_only", reported as `norm_rescaling`, not as self-repair) or zero (kind "none"),
+and `self_repair` is None.
+
 Neuron ablation replaces one MLP neuron's activation (`blocks.{l}.mlp.hook_post`,
 [batch, pos, d_mlp]) by zero or its batch mean and reports the total effect T.
 
@@ -31,9 +37,11 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Literal
 
+import matplotlib
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter
 from torch import Tensor
 
 from analysis_workers.interp.readout import (
@@ -44,7 +52,7 @@ from analysis_workers.interp.readout import (
 )
 from analysis_workers.interp.report import AnalysisReport, head_label, new_figure
 from analysis_workers.interp.task import TokenTask
-from analysis_workers.zoo.transformer import HookPoint
+from analysis_workers.zoo.transformer import HookPoint, Transformer
 
 AblationMethod = Literal["zero", "mean"]
 ABLATION_METHODS = ("zero", "mean")
@@ -106,7 +114,10 @@ def head_ablation(model: HookedModel, task: TokenTask, *, method: AblationMethod
                 delta = (ablated_value(z[:, :, head], method) - z[:, :, head]) @ w_o[head]
                 direct_logits = unembed_residual(model, cache[final_name] + delta, scale=scale)
                 direct[layer, head] = task.loss(direct_logits).item() - clean_loss
-    self_repair = direct - total
+    kinds = [repair_kind(model, layer) for layer in range(cfg.n_layers)]
+    difference = direct - total
+    repairable = torch.tensor([kind == "downstream" for kind in kinds]).unsqueeze(1).expand_as(difference)
+    self_repair = torch.where(repairable, difference, torch.nan)
     heads = [
         {
             "head": head_label(layer, head),
@@ -114,7 +125,13 @@ def head_ablation(model: HookedModel, task: TokenTask, *, method: AblationMethod
             "index": head,
             "total_effect": total[layer, head].item(),
             "direct_effect": direct[layer, head].item(),
-            "self_repair": self_repair[layer, head].item(),
+            "self_repair": difference[layer, head].item() if kinds[layer] == "downstream" else None,
+            "self_repair_kind": kinds[layer],
+            **(
+                {"norm_rescaling": difference[layer, head].item()}
+                if kinds[layer] == "final_norm_only"
+                else {}
+            ),
         }
         for layer in range(cfg.n_layers)
         for head in range(cfg.n_heads)
@@ -124,16 +141,27 @@ def head_ablation(model: HookedModel, task: TokenTask, *, method: AblationMethod
         "clean_loss": clean_loss,
         "total_effect": total.tolist(),
         "direct_effect": direct.tolist(),
-        "self_repair": self_repair.tolist(),
+        "self_repair": [[None if v != v else v for v in row] for row in self_repair.tolist()],
+        "self_repair_kind": kinds,
         "heads": heads,
     }
     figures = {
         "head_ablation": _effect_heatmaps(
-            {"total effect": total, "direct effect": direct, "self-repair": self_repair}
+            {"total effect": total, "direct effect": direct, "self-repair (direct − total)": self_repair}
         ),
-        "self_repair_scatter": _direct_total_scatter(direct, total),
+        "self_repair_scatter": _direct_total_scatter(direct, total, kinds),
     }
     return AnalysisReport(metrics, figures)
+
+
+def repair_kind(model: HookedModel, layer: int) -> str:
+    """What can compensate for a head of `layer`: "downstream" (a later layer, or this block's
+    MLP), "final_norm_only" (nothing but the final norm's rescaling) or "none"."""
+    cfg = model.config
+    if layer < cfg.n_layers - 1 or not getattr(cfg, "attn_only", False):
+        return "downstream"
+    normalised = not isinstance(model, Transformer) or model.config.normalization is not None
+    return "final_norm_only" if normalised else "none"
 
 
 def neuron_ablation(
@@ -192,34 +220,76 @@ def _check_method(method: str) -> None:
 
 
 def _effect_heatmaps(tables: dict[str, Tensor]) -> Figure:
-    figure = new_figure(width=3.4 * len(tables), height=2.8)
+    """One heatmap per table (layer × head), each with a colour bar labelled in nats whose ticks
+    carry their own scale (no easy-to-miss 1e-6 multiplier); NaN cells (no self-repair
+    possible) are grey and marked n/a."""
+    figure = new_figure(width=3.6 * len(tables), height=3.0)
     axes = figure.subplots(1, len(tables), squeeze=False)[0]
     for ax, (title, table) in zip(axes, tables.items(), strict=True):
-        bound = max(float(table.abs().max()), 1e-6)
-        image = ax.imshow(table.numpy(), cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
-        ax.set_title(f"{title} (Δ loss)")
+        finite = table[torch.isfinite(table)]
+        bound = max(float(finite.abs().max()) if finite.numel() else 0.0, 1e-6)
+        colours = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#d9d9d9")
+        image = ax.imshow(table.numpy(), cmap=colours, vmin=-bound, vmax=bound, aspect="auto")
+        for layer, head in torch.isnan(table).nonzero().tolist():
+            ax.text(head, layer, "n/a", ha="center", va="center", fontsize=7, color="#555555")
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("head")
         ax.set_ylabel("layer")
         ax.set_xticks(range(table.shape[1]))
         ax.set_yticks(range(table.shape[0]))
-        figure.colorbar(image, ax=ax, shrink=0.8)
+        bar = figure.colorbar(image, ax=ax, shrink=0.8, format=FormatStrFormatter("%.2g"))
+        bar.set_label("Δ loss (nats)")
+    if any(bool(torch.isnan(table).any()) for table in tables.values()):
+        figure.suptitle(
+            "n/a: no component after the head can repair it (last layer, attention only)", fontsize=8
+        )
     return figure
 
 
-def _direct_total_scatter(direct: Tensor, total: Tensor) -> Figure:
-    figure = new_figure(width=4.2, height=4.0)
+COMPENSATED = "compensated: total < direct, direct > 0"
+
+
+def _direct_total_scatter(direct: Tensor, total: Tensor, kinds: Sequence[str]) -> Figure:
+    """Total against direct effect per head. On the line y = x nothing compensates; a head in the
+    shaded region (direct > 0 and total < direct: self-repair > 0) is compensated by later components. The title counts them
+    from the data, so it never claims what the points do not show."""
+    figure = new_figure(width=4.6, height=4.2)
     ax = figure.subplots()
-    ax.scatter(direct.flatten().numpy(), total.flatten().numpy(), s=18)
-    for layer in range(direct.shape[0]):
-        for head in range(direct.shape[1]):
-            ax.annotate(head_label(layer, head), (direct[layer, head], total[layer, head]), fontsize=6)
     low = min(float(direct.min()), float(total.min()), 0.0)
     high = max(float(direct.max()), float(total.max()), 0.0)
-    ax.plot([low, high], [low, high], color="grey", linewidth=0.8, linestyle="--", label="no self-repair")
-    ax.set_xlabel("direct effect (Δ loss)")
-    ax.set_ylabel("total effect (Δ loss)")
-    ax.set_title("self-repair: heads below the line are compensated")
-    ax.legend(fontsize=7)
+    pad = 0.05 * max(high - low, 1e-6)
+    low, high = low - pad, high + pad
+    ax.fill_between([0.0, high], [low, low], [0.0, high], color="tab:green", alpha=0.12, label=COMPENSATED)
+    ax.plot(
+        [low, high], [low, high], color="grey", linewidth=0.8, linestyle="--", label="y = x: no self-repair"
+    )
+    repairable = [[kinds[layer] == "downstream"] * direct.shape[1] for layer in range(direct.shape[0])]
+    mask = torch.tensor(repairable)
+    ax.scatter(direct[mask].numpy(), total[mask].numpy(), s=18, color="tab:blue", label="head")
+    if not bool(mask.all()):
+        ax.scatter(direct[~mask].numpy(), total[~mask].numpy(), s=24, facecolors="none", edgecolors="grey",
+                   label="last layer: nothing after it to repair")  # fmt: skip
+    compensated = []
+    for layer in range(direct.shape[0]):
+        for head in range(direct.shape[1]):
+            d, t = float(direct[layer, head]), float(total[layer, head])
+            ax.annotate(
+                head_label(layer, head), (d, t), fontsize=6, xytext=(2, 2), textcoords="offset points"
+            )
+            if repairable[layer][head] and d > 0 and d - t > 1e-3 * d:
+                compensated.append(head_label(layer, head))
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_xlabel("direct effect of ablating the head (Δ loss, nats)")
+    ax.set_ylabel("total effect of ablating the head (Δ loss, nats)")
+    named = ", ".join(compensated[:6]) + (" …" if len(compensated) > 6 else "")
+    ax.set_title(
+        f"{len(compensated)} head(s) compensated by later components: {named}"
+        if compensated
+        else "no head is compensated by later components (none in the shaded region)",
+        fontsize=8,
+    )
+    ax.legend(fontsize=6, loc="upper left")
     return figure
 
 

@@ -84,6 +84,7 @@ def grokking_progress(
     p: int,
     train_indices: Tensor,
     n_key_frequencies: int = 5,
+    step_label: str = "training step",
 ) -> AnalysisReport:
     if not checkpoints:
         raise ValueError("need at least one checkpoint")
@@ -134,30 +135,33 @@ def grokking_progress(
         **series,
     }
     figures = {
-        "progress_measures": _progress_figure(series),
+        "progress_measures": _progress_figure(series, step_label),
         "embedding_fourier": _fourier_figure(final_norms, key),
     }
     return AnalysisReport(metrics, figures)
 
 
-def _progress_figure(series: dict[str, list[float]]) -> Figure:
-    figure = new_figure(width=9.0, height=3.2)
+def _progress_figure(series: dict[str, list[float]], step_label: str) -> Figure:
+    """Losses and Fourier sparsity against each checkpoint's `step` (x axis named `step_label`)."""
+    figure = new_figure(width=9.0, height=3.4)
     loss_ax, share_ax = figure.subplots(1, 2)
     for name in ("train_loss", "test_loss", "restricted_loss", "excluded_loss"):
         loss_ax.plot(series["step"], series[name], label=name.replace("_", " "))
     loss_ax.set_yscale("log")
-    loss_ax.set_xlabel("step")
-    loss_ax.set_ylabel("cross-entropy")
+    loss_ax.set_xlabel(step_label)
+    loss_ax.set_ylabel("cross-entropy (nats, log scale)")
+    loss_ax.set_title("losses", fontsize=9)
     loss_ax.legend(fontsize=7)
     share_ax.plot(
         series["step"], series["key_frequency_share"], color="tab:purple", label="key-frequency share"
     )
     share_ax.set_ylim(0.0, 1.05)
-    share_ax.set_xlabel("step")
-    share_ax.set_ylabel("share of embedding norm")
+    share_ax.set_xlabel(step_label)
+    share_ax.set_ylabel("key frequencies' share of embedding norm² (0–1)")
+    share_ax.set_title("Fourier sparsity and weight norm", fontsize=9)
     norm_ax = share_ax.twinx()
     norm_ax.plot(series["step"], series["weight_norm"], color="tab:grey", linestyle="--", label="Σ‖θ‖²")
-    norm_ax.set_ylabel("total squared weight norm")
+    norm_ax.set_ylabel("Σ‖θ‖² (sum of squared weights)")
     share_ax.legend(fontsize=7, loc="center left")
     norm_ax.legend(fontsize=7, loc="center right")
     figure.suptitle("grokking progress measures", fontsize=9)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from analysis_workers.interp.readout import HookedModel, unembed_residual
 from analysis_workers.interp.report import AnalysisReport, new_figure
@@ -44,20 +45,25 @@ def logit_lens(model: HookedModel, task: TokenTask) -> AnalysisReport:
             losses.append(task.loss(logits).item())
             ranks.append(((rank * task.mask).sum() / n_masked).item())
             accuracies.append((((rank == 0) & task.mask).sum() / n_masked).item())
-    labels = ["embed"] + [f"after L{layer}" for layer in range(model.config.n_layers)]
+    labels = ["embed"] + [f"after L{layer}" for layer in range(model.config.n_layers)]  # stage s
     metrics = {"stages": labels, "loss": losses, "mean_rank": ranks, "accuracy": accuracies}
     return AnalysisReport(metrics, {"logit_lens": _figure(labels, losses, ranks)})
 
 
 def _figure(labels: list[str], losses: list[float], ranks: list[float]) -> Figure:
-    figure = new_figure(width=6.4, height=2.8)
+    """Loss and rank against the stage number (0 = the embedding, l + 1 = after block l): integer
+    ticks that matplotlib thins as the model grows, so the labels never collide."""
+    figure = new_figure(width=7.0, height=3.0)
     loss_ax, rank_ax = figure.subplots(1, 2)
-    loss_ax.plot(range(len(labels)), losses, marker="o")
-    loss_ax.set_ylabel("loss of the correct token")
-    rank_ax.plot(range(len(labels)), ranks, marker="o", color="tab:orange")
-    rank_ax.set_ylabel("mean rank of the correct token")
+    stages = list(range(len(labels)))
+    loss_ax.plot(stages, losses, marker="o")
+    loss_ax.set_ylabel("cross-entropy of the correct token (nats)")
+    loss_ax.set_title("loss", fontsize=9)
+    rank_ax.plot(stages, ranks, marker="o", color="tab:orange")
+    rank_ax.set_ylabel("mean rank of the correct token (0 = top)")
+    rank_ax.set_title("rank", fontsize=9)
     for ax in (loss_ax, rank_ax):
-        ax.set_xticks(range(len(labels)), labels, fontsize=7)
-        ax.set_xlabel("residual stream read at")
-    figure.suptitle("logit lens", fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(len(stages), 10)))
+        ax.set_xlabel("read after block (0 = embedding)")
+    figure.suptitle("logit lens: the prediction read off the residual stream", fontsize=9)
     return figure

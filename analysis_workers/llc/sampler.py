@@ -44,18 +44,24 @@ from torch.func import functional_call
 
 from analysis_workers.llc.chains import LossFn, chain_losses, is_plain_sequential
 from analysis_workers.llc.diagnostics import effective_sample_size, mcse, split_rhat, trend_z
+from analysis_workers.llc.reliability import Verdict, judge, judge_estimate
 from analysis_workers.llc.restriction import WeightSelection, restrict_data, select_weights, split_data
 from analysis_workers.sampler_config import SamplerConfig
 
 FULL_DATA_CHUNK = 8192
-RHAT_LIMIT = 1.05
-TREND_LIMIT = 4.0
 
 Progress = Callable[[float], None]
 
 
 class LLCDivergenceError(RuntimeError):
-    """The sampler left the neighbourhood of w*: a NaN, an inf, or an exploding loss."""
+    """The sampler left the neighbourhood of w*: a NaN, an inf, or an exploding loss.
+
+    `loss_trace`: Float[Tensor, "chain step"] the minibatch losses up to the block where it was
+    found (burn-in included, CPU), so the trace that went wrong can still be plotted."""
+
+    def __init__(self, message: str, *, loss_trace: torch.Tensor | None = None) -> None:
+        super().__init__(message)
+        self.loss_trace = loss_trace
 
 
 class LLCWarning(UserWarning):
@@ -85,6 +91,16 @@ class LLCEstimate:
     def llc_trace(self) -> torch.Tensor:
         """nβ (L_{B_t}(w_t) − L_n(w*)): Float[Tensor, "chain draw"]."""
         return float(self.diagnostics["nbeta"]) * (self.loss_trace.double() - self.init_loss)
+
+    @property
+    def mcse(self) -> float:
+        """Monte-Carlo standard error of `mean` (from the ESS of the pooled λ̂ trace)."""
+        return float(self.diagnostics["mcse"])
+
+    @property
+    def verdict(self) -> Verdict:
+        """Whether to trust `mean` (`reliability.judge_estimate`): reliable, or the reasons not to."""
+        return judge_estimate(self)
 
 
 class NoiseSource(Protocol):
@@ -161,12 +177,14 @@ def estimate_llc(
 
     `diagnostics` holds: nbeta, num_samples, sampled_parameters, r_hat (split, of the λ̂ trace),
     ess, mcse, trend_z, init_grad_norm (‖∇L_n(w*)‖ over the sampled weights),
-    distance_from_init (mean over chains of ‖w_T − w*‖), backend, recorded_loss, warnings,
-    and with `config.diagnose_steps` the mean norm ratios drift_to_noise, localization_to_noise
-    and localization_to_drift over the kept steps.
+    distance_from_init (mean over chains of ‖w_T − w*‖), backend, recorded_loss, divergences
+    (0: a divergence raises), sampler (the settings it ran with, nβ resolved), warnings (the
+    messages of `estimate.verdict`'s reasons), and with `config.diagnose_steps` the mean norm
+    ratios drift_to_noise, localization_to_noise and localization_to_drift over the kept steps.
 
     Raises `ValueError` on bad input and `LLCDivergenceError` (naming chain and draw) when a
-    chain diverges; warns `LLCWarning` when λ̂ < 0, R-hat > 1.05 or the trace still trends.
+    chain diverges; warns `LLCWarning` for every reason `reliability.judge` finds to distrust
+    the estimate (R-hat, a trending trace, λ̂ < 0 or above d/2, a slope at w*).
     """
     config = SamplerConfig() if config is None else config
     if not isinstance(config, SamplerConfig):
@@ -290,6 +308,17 @@ def summarise(
         "distance_from_init": float(run.distance_from_init.double().mean()),
         "backend": run.backend,
         "recorded_loss": "minibatch loss of each step, before its update",
+        "divergences": 0,
+        "sampler": {
+            "num_chains": config.num_chains,
+            "num_draws": config.num_draws,
+            "num_burnin": config.num_burnin,
+            "step_size": config.step_size,
+            "localization": config.localization,
+            "nbeta": beta_n,
+            "batch_size": config.batch_size,
+            "seed": config.seed,
+        },
     }
     step_norms = None
     if run.step_norms is not None:
@@ -300,25 +329,10 @@ def summarise(
         diagnostics["drift_to_noise"] = float((drift / noise).mean())
         diagnostics["localization_to_noise"] = float((localization / noise).mean())
         diagnostics["localization_to_drift"] = float((localization / drift.clamp_min(1e-30)).mean())
-    diagnostics["warnings"] = _warnings(mean, diagnostics)
+    diagnostics["warnings"] = [reason.message for reason in judge(mean, diagnostics).reasons]
     return LLCEstimate(
         mean, std, per_chain.tolist(), kept.to(run.losses.dtype), run.init_loss, diagnostics, step_norms
     )
-
-
-def _warnings(mean: float, diagnostics: Mapping[str, Any]) -> list[str]:
-    found = []
-    if mean < 0:
-        found.append(f"λ̂ = {mean:.3g} is negative: w* is probably not a local minimum of the loss")
-    if diagnostics["r_hat"] > RHAT_LIMIT:
-        found.append(
-            f"R-hat {diagnostics['r_hat']:.3f} > {RHAT_LIMIT}: the chains disagree; draw more or lower step_size"
-        )
-    if abs(diagnostics["trend_z"]) > TREND_LIMIT:
-        found.append(
-            f"the λ̂ trace still trends (z = {diagnostics['trend_z']:.1f}): lengthen burn-in, or w* is not a local minimum"
-        )
-    return found
 
 
 def _check_divergence(
@@ -334,7 +348,8 @@ def _check_divergence(
     where = f"draw {step - config.num_burnin}" if step >= config.num_burnin else f"draw {step} of the burn-in"
     raise LLCDivergenceError(
         f"chain {chain} diverged at {where} (minibatch loss {float(block[chain, offset]):.3g}, "
-        f"L_n(w*) = {init_loss:.3g}): lower step_size or raise localization"
+        f"L_n(w*) = {init_loss:.3g}): lower step_size or raise localization",
+        loss_trace=trace[:, :stop].detach().cpu(),
     )
 
 

@@ -10,9 +10,10 @@ from torch import Tensor
 from analysis_workers.datasets import Dataset
 from analysis_workers.datasets.uploaded import UPLOADED
 from analysis_workers.devo import essential_dynamics
-from analysis_workers.interp.report import AnalysisReport, new_figure
+from analysis_workers.interp.report import AnalysisReport, new_figure, series_x
 from analysis_workers.llc.trajectory import llc_over_checkpoints
 from analysis_workers.runners.inputs import JobInputs, loss_fn_for
+from analysis_workers.runners.llc import llc_axes, llc_row, series_reliability
 from analysis_workers.sampler_config import SamplerConfig
 
 
@@ -43,7 +44,7 @@ def run(inputs: JobInputs) -> AnalysisReport:
         progress=lambda fraction: inputs.progress(0.1 + 0.9 * fraction),
         device=inputs.device,
     )
-    llcs = [row.llc for row in llc_rows]
+    rows = [llc_row(inputs.labels[outcome.index], outcome) for outcome in llc_rows]
     coordinates = found.coordinates.tolist()
     metrics = {
         "checkpoints": inputs.labels,
@@ -52,8 +53,10 @@ def run(inputs: JobInputs) -> AnalysisReport:
         "turning_points": [inputs.labels[i] for i in found.turns],
         "turning_angles": found.angles,
         "loss": losses,
-        "llc": llcs,
-        "llc_flags": [list(row.reasons) for row in llc_rows],
+        "llc": [row["llc"] for row in rows],
+        "llc_flags": [row["reasons"] for row in rows],
+        "llc_checkpoints": rows,
+        "reliability": series_reliability(rows),
     }
     return AnalysisReport(
         metrics, {"trajectory": _trajectory(found, inputs.labels), "overlay": _overlay(metrics)}
@@ -78,23 +81,20 @@ def _trajectory(found: Any, labels: list[str]) -> Any:
 
 
 def _overlay(metrics: dict[str, Any]) -> Any:
-    figure = new_figure(width=6.5, height=3.8)
-    ax = figure.subplots()
-    xs = list(range(len(metrics["checkpoints"])))
-    ax.plot(xs, [c[0] for c in metrics["coordinates"]], label="PC1", color="tab:blue")
-    ax.set_xticks(xs, metrics["checkpoints"], rotation=60, fontsize=6)
-    twin = ax.twinx()
-    twin.plot(xs, metrics["loss"], color="tab:orange", linestyle="--", label="loss")
-    twin.set_yscale("log")
-    llc_points = [(x, v) for x, v in zip(xs, metrics["llc"], strict=True) if v is not None]
-    if llc_points:
-        third = ax.twinx()
-        third.spines["right"].set_position(("axes", 1.12))
-        third.plot(*zip(*llc_points, strict=True), color="tab:green", marker="o", markersize=3, label="λ̂")
-        third.set_ylabel("λ̂")
+    """PC1 above, λ̂ ± MCSE with the loss below, both against the series position; turning
+    points are dotted red lines on both."""
+    figure = new_figure(width=6.8, height=5.6)
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    labels = metrics["checkpoints"]
+    xs = series_x(top, labels)
+    top.plot(
+        xs, [c[0] for c in metrics["coordinates"]], marker="o", markersize=3, color="tab:blue", label="PC1"
+    )
+    top.set_ylabel("PC1 coordinate (output units)")
+    top.set_xlabel("")
+    top.set_title("essential dynamics: PC1 and λ̂ along the series (red dotted: turning points)", fontsize=9)
+    llc_axes(bottom, metrics["llc_checkpoints"], labels, loss=metrics["loss"])
     for name in metrics["turning_points"]:
-        ax.axvline(metrics["checkpoints"].index(name), color="tab:red", linewidth=0.8, linestyle=":")
-    ax.set_ylabel("PC1")
-    twin.set_ylabel("loss")
-    figure.legend(loc="upper center", fontsize=7, ncols=3)
+        for ax in (top, bottom):
+            ax.axvline(xs[labels.index(name)], color="tab:red", linewidth=0.8, linestyle=":")
     return figure

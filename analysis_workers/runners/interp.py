@@ -7,15 +7,15 @@ import torch
 
 from analysis_workers.interp import (
     PatchingPair,
-    attention_summary,
     grokking_progress,
     head_ablation,
     linear_probes,
     logit_lens,
     patching_analysis,
 )
+from analysis_workers.interp.attention import standard_attention_report
 from analysis_workers.interp.readout import HookedModel
-from analysis_workers.interp.report import AnalysisReport
+from analysis_workers.interp.report import AnalysisReport, series_positions
 from analysis_workers.runners.inputs import JobInputs, token_task
 from analysis_workers.zoo.hf_hooked import HookedCausalLM
 from analysis_workers.zoo.transformer import Transformer
@@ -38,9 +38,16 @@ def _zoo_transformer(inputs: JobInputs) -> Transformer:
 
 
 def run_attention(inputs: JobInputs) -> AnalysisReport:
+    """Head scores on `max_prompts` repeated random sequences (the standard construction, seeded
+    0 so reruns agree); the dataset's prompts only where the context is too short for it."""
     task = token_task(inputs.dataset, inputs.params["max_prompts"])
     inputs.progress(0.1)
-    return attention_summary(_transformer(inputs), task.tokens)
+    return standard_attention_report(
+        _transformer(inputs),
+        task.tokens,
+        sequences=inputs.params["max_prompts"],
+        generator=torch.Generator().manual_seed(0),
+    )
 
 
 def run_head_ablation(inputs: JobInputs) -> AnalysisReport:
@@ -58,7 +65,12 @@ def run_logit_lens(inputs: JobInputs) -> AnalysisReport:
 def run_grokking(inputs: JobInputs) -> AnalysisReport:
     model = _zoo_transformer(inputs)
     extras = inputs.dataset.extras
-    checkpoints = [(index, series_model.state_dict()) for index, series_model in enumerate(inputs.models)]
+    # each checkpoint at its series position (the training step) when the series has them
+    positions = series_positions(inputs.labels)
+    steps = [round(x) for x in positions] if positions is not None else list(range(len(inputs.models)))
+    checkpoints = [
+        (step, series_model.state_dict()) for step, series_model in zip(steps, inputs.models, strict=True)
+    ]
     inputs.progress(0.1)
     report = grokking_progress(
         model.config,
@@ -66,6 +78,9 @@ def run_grokking(inputs: JobInputs) -> AnalysisReport:
         p=int(inputs.dataset.metadata["p"]),
         train_indices=torch.as_tensor(extras["train_index"]),
         n_key_frequencies=inputs.params["n_key_frequencies"],
+        step_label="training step (series position)"
+        if positions is not None
+        else "checkpoint (series order)",
     )
     report.metrics["labels"] = inputs.labels
     return report

@@ -109,7 +109,12 @@ def test_every_page_keeps_the_csp_passes_axe_and_fits_at_1280_and_390_px(
         sign_in(page, base, steward)
         for path in pages:
             problems += [f"{width} px {problem}" for problem in _check_page(page, base, path)]
-        for path in ("/analyses/", "/checkpoints/", "/checkpoints/awaiting-approval/", "/checkpoints/access-requests/"):
+        for path in (
+            "/analyses/",
+            "/checkpoints/",
+            "/checkpoints/awaiting-approval/",
+            "/checkpoints/access-requests/",
+        ):
             problems += [f"{width} px {problem}" for problem in _check_page(page, base, path)]
         page.goto(base + "/findings/")
         if width == 1280:

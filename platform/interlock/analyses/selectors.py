@@ -79,6 +79,38 @@ def analysis_metrics(request: AnalysisRequest) -> dict[str, Any] | None:
     return {**stored["metrics"], "seconds": stored.get("seconds")}
 
 
+# A result that reports λ̂ but no verdict was recorded before the worker judged its estimates.
+UNJUDGED = {
+    "reliable": False,
+    "reasons": [
+        {
+            "diagnostic": "unjudged",
+            "value": None,
+            "threshold": None,
+            "message": "this result was computed before LLC estimates were judged for reliability",
+            "advice": "run the analysis again to get its diagnostics judged",
+        }
+    ],
+}
+
+
+def analysis_reliability(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The verdict on a result's λ̂ (`{"reliable", "reasons": [{diagnostic, value, threshold,
+    message, advice, checkpoint?}]}`, judged on the worker by `analysis_workers.llc.reliability`);
+    None for a result without an LLC (interpretability kinds) or without metrics. A result with
+    λ̂ but no verdict is unreliable: it is never shown as a plain number."""
+    if metrics is None:
+        return None
+    verdict = metrics.get("reliability")
+    if isinstance(verdict, dict):
+        return verdict
+    rows = metrics.get("checkpoints")
+    series_llc = isinstance(rows, list) and any(isinstance(row, dict) and "llc" in row for row in rows)
+    if "llc_mean" in metrics or "llc" in metrics or series_llc:
+        return UNJUDGED
+    return None
+
+
 def job_blob(*, ticket_id: str, location: str) -> Artifact:
     """One (encrypted) input blob of a running job, for the worker to fetch; only the job's own inputs."""
     request = AnalysisRequest.objects.filter(ticket_id=ticket_id).first()

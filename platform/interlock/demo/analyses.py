@@ -110,16 +110,13 @@ def _upload_series(client: InterlockClient, folder: Path, say: Say) -> list[Chec
 def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[str, Any], say: Say) -> str:
     researcher = Person.objects.select_related("organisation").get(email=RESEARCHER)
     rows = trajectory["metrics"]["checkpoints"]
-    table = "\n".join(
-        f"| {row['checkpoint']} | {row['llc']:.1f} | {row['init_loss']:.2e} |"
-        if row["llc"] is not None
-        else f"| {row['checkpoint']} | flagged: {'; '.join(row['reasons'])} | {row['init_loss']:.2e} |"
-        for row in rows
-    )
+    table = "\n".join(_table_row(row) for row in rows)
     body = (
         "A 1-layer transformer trained on (a + b) mod 53 with half the pairs, its local learning "
         f"coefficient estimated by the platform at every checkpoint of the series. {_measured(rows)}\n\n"
-        "| step | λ̂ | training loss |\n|---|---|---|\n"
+        "λ̂ is given ± its Monte-Carlo standard error (MCSE); a checkpoint whose sampler diagnostics "
+        "failed is marked **unreliable** with the failed checks, and its λ̂ is not quoted.\n\n"
+        "| step | λ̂ ± MCSE | R-hat | training loss L_n(w*) |\n|---|---|---|---|\n"
         f"{table}\n\n"
         f"Analyses: [LLC trajectory](/analyses/{trajectory['id']}/) and "
         f"[head ablation](/analyses/{ablation['id']}/); the plots are attached."
@@ -159,20 +156,33 @@ def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[
     return str(finding.uuid)
 
 
+def _table_row(row: dict[str, Any]) -> str:
+    """One checkpoint of the finding's table: λ̂ ± MCSE when reliable, never a plain number otherwise."""
+    loss = "—" if row["init_loss"] is None else f"{row['init_loss']:.2e}"
+    r_hat = "—" if row.get("r_hat") is None else f"{row['r_hat']:.3f}"
+    if row["llc"] is not None:
+        return (
+            f"| {row['checkpoint']} | {row['llc']:.1f} ± {row.get('llc_mcse') or 0:.1f} | {r_hat} | {loss} |"
+        )
+    verdict = row.get("reliability") or {"reasons": []}
+    failed = ", ".join(reason["diagnostic"] for reason in verdict["reasons"]) or "unjudged"
+    return f"| {row['checkpoint']} | **unreliable** ({failed}) | {r_hat} | {loss} |"
+
+
 def _measured(rows: list[dict[str, Any]]) -> str:
     """What this run measured, in words made from the numbers (never a claim written beforehand)."""
     valued = [row for row in rows if row["llc"] is not None]
     if not valued:
-        return "No checkpoint passed the checks for a value (each row says why)."
+        return "No checkpoint's estimate passed the reliability checks (each row says which failed)."
     peak = max(valued, key=lambda row: row["llc"])
     last = rows[-1]
     ending = (
         f"at the last (step {last['checkpoint']}) it is {last['llc']:.1f}"
         if last["llc"] is not None
-        else f"the last (step {last['checkpoint']}) was flagged"
+        else f"the last (step {last['checkpoint']}) is unreliable"
     )
     return (
-        f"{len(valued)} of {len(rows)} checkpoints got a value; the highest, {peak['llc']:.1f}, at step "
+        f"{len(valued)} of {len(rows)} checkpoints got a reliable λ̂; the highest, {peak['llc']:.1f}, at step "
         f"{peak['checkpoint']}; {ending}."
     )
 

@@ -22,7 +22,12 @@ from interlock.access.lookups import parse_uuid
 from interlock.accounts.requests import principal_of
 from interlock.analyses.access import access_analysis_by_id
 from interlock.analyses.models import AnalysisRequest
-from interlock.analyses.selectors import analysis_dataset_choices, analysis_metrics, analysis_queue_position
+from interlock.analyses.selectors import (
+    analysis_dataset_choices,
+    analysis_metrics,
+    analysis_queue_position,
+    analysis_reliability,
+)
 from interlock.analyses.services.requester import analysis_cancel, analysis_request_create
 from interlock.artifacts.models import Artifact
 from interlock.artifacts.selectors import artifact_plaintext
@@ -190,9 +195,18 @@ def _context(request: HttpRequest, analysis_id: str) -> dict[str, object]:
     )
     plots = [a for a in artifacts if a.media_type == "image/png"]
     vectors = [a for a in artifacts if a.media_type == "image/svg+xml"]
+    reliability = analysis_reliability(metrics)
     return {
         "analysis": analysis,
         "metrics": metrics,
+        "reliability": reliability,
+        "failed_checks": {reason["diagnostic"] for reason in reliability["reasons"]}
+        if reliability
+        else set(),
+        # λ̂ per checkpoint: llc_trajectory's rows, or essential_dynamics' λ̂ overlay
+        "series_rows": (metrics.get("llc_checkpoints") or metrics.get("checkpoints") or [])
+        if metrics
+        else [],
         "metrics_json": json.dumps(metrics, indent=1)[:20000] if metrics else "",
         "plots": plots if metrics else [],
         "vectors": vectors if metrics else [],

@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from matplotlib.collections import PathCollection
 
 from analysis_workers.interp.ablation import head_ablation, neuron_ablation
 from analysis_workers.interp.task import last_position_task, next_token_task
@@ -31,6 +32,19 @@ def test_zero_ablating_a_head_with_a_backup_shows_self_repair() -> None:
     assert primary["self_repair"] > 0.95 * primary["direct_effect"]
     backup = report.metrics["heads"][1]
     assert abs(backup["total_effect"]) < 1e-3 and abs(backup["direct_effect"]) < 1e-3  # idle when L0H0 works
+
+
+def test_self_repair_is_reported_only_where_a_later_component_can_repair() -> None:
+    tokens, answers = first_token_prompts()
+    report = head_ablation(backup_circuit(with_backup=True), last_position_task(tokens, answers))
+    primary, last = report.metrics["heads"]
+    assert primary["self_repair_kind"] == "downstream" and primary["self_repair"] is not None
+    # the last layer of an attention-only model without normalisation: nothing after it
+    assert last["self_repair_kind"] == "none" and last["self_repair"] is None
+    assert report.metrics["self_repair"][1] == [None] and report.metrics["self_repair_kind"] == [
+        "downstream",
+        "none",
+    ]
 
 
 def test_without_the_backup_head_there_is_no_self_repair() -> None:
@@ -69,7 +83,9 @@ def test_head_ablation_report_is_json_and_has_its_figures() -> None:
     json.dumps(report.metrics)
     assert len(report.figures["head_ablation"].axes) == 6  # three heatmaps and their colour bars
     scatter = report.figures["self_repair_scatter"].axes[0]
-    assert len(scatter.collections) == 1 and len(scatter.collections[0].get_offsets()) == 2
+    points = [c for c in scatter.collections if isinstance(c, PathCollection)]  # the band is a polygon
+    assert sum(len(c.get_offsets()) for c in points) == 2
+    assert scatter.get_title().startswith("1 head(s) compensated by later components: L0H0")
     assert report.png_bytes("self_repair_scatter").startswith(b"\x89PNG")
 
 

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from interlock.analyses.models import AnalysisRequest
-from interlock.analyses.selectors import analysis_metrics
+from interlock.analyses.selectors import analysis_metrics, analysis_reliability
 from interlock.artifacts.models import Artifact
 from interlock.core.inputs import StrictSerializer
 
@@ -49,6 +49,27 @@ class AnalysisSummarySerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
+class ReliabilityReasonSerializer(serializers.Serializer):
+    diagnostic = serializers.CharField(
+        help_text="The check that failed: divergences, r_hat, trend, negative, ceiling, gradient "
+        "(or unjudged, for a result computed before the checks existed)."
+    )
+    value = serializers.FloatField(allow_null=True, help_text="What was measured.")
+    threshold = serializers.FloatField(allow_null=True, help_text="The limit it crossed.")
+    message = serializers.CharField(help_text="What failed, in words.")
+    advice = serializers.CharField(help_text="What to change in the next request.")
+    checkpoint = serializers.CharField(
+        required=False, help_text="For a series: the checkpoint (its position or name) it concerns."
+    )
+
+
+class ReliabilitySerializer(serializers.Serializer):
+    reliable = serializers.BooleanField(
+        help_text="False: do not quote the λ̂ of this result as a number; the reasons say why."
+    )
+    reasons = ReliabilityReasonSerializer(many=True)
+
+
 class AnalysisSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="uuid")
     checkpoint = serializers.UUIDField(source="checkpoint.uuid")
@@ -76,6 +97,7 @@ class AnalysisSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
     inputs = serializers.SerializerMethodField()
     metrics = serializers.SerializerMethodField()
+    reliability = serializers.SerializerMethodField()
     releases = serializers.SerializerMethodField()
     plots = serializers.SerializerMethodField()
 
@@ -89,7 +111,25 @@ class AnalysisSerializer(serializers.Serializer):
         )
     )
     def get_metrics(self, request: AnalysisRequest) -> dict[str, Any] | None:
-        return analysis_metrics(request) if request.state == "succeeded" else None
+        return self._metrics(request)
+
+    @extend_schema_field(
+        ReliabilitySerializer(
+            allow_null=True,
+            help_text="The verdict on the result's λ̂ (LLC kinds; essential_dynamics for its λ̂ overlay): "
+            "reliable, or unreliable with each failed diagnostic, its value, threshold and advice. "
+            "Null for kinds without an LLC, and before the analysis succeeded.",
+        )
+    )
+    def get_reliability(self, request: AnalysisRequest) -> dict[str, Any] | None:
+        return analysis_reliability(self._metrics(request))
+
+    def _metrics(self, request: AnalysisRequest) -> dict[str, Any] | None:
+        """Opened once per analysis, for both `metrics` and `reliability`."""
+        opened: dict[int, dict[str, Any] | None] = self.__dict__.setdefault("_opened", {})
+        if request.pk not in opened:
+            opened[request.pk] = analysis_metrics(request) if request.state == "succeeded" else None
+        return opened[request.pk]
 
     @extend_schema_field(AnalysisReleaseSummarySerializer(many=True))
     def get_releases(self, request: AnalysisRequest) -> list[dict[str, Any]]:
