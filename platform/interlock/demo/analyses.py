@@ -33,7 +33,7 @@ from interlock.access.principal import Principal
 from interlock.accounts.models import Person
 from interlock.checkpoints.models import Checkpoint, CheckpointState
 from interlock.demo.hf_analyses import run_hf_demo
-from interlock.demo.steps import APPROVER, RESEARCHER, Say, approve_series, finished_analysis
+from interlock.demo.steps import APPROVER, RESEARCHER, Say, approve_series, finished_analysis, llc_table
 from interlock.findings.models import Finding
 from interlock.findings.rules import Audience
 from interlock.findings.selectors import revision_title
@@ -110,14 +110,12 @@ def _upload_series(client: InterlockClient, folder: Path, say: Say) -> list[Chec
 def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[str, Any], say: Say) -> str:
     researcher = Person.objects.select_related("organisation").get(email=RESEARCHER)
     rows = trajectory["metrics"]["checkpoints"]
-    table = "\n".join(_table_row(row) for row in rows)
     body = (
         "A 1-layer transformer trained on (a + b) mod 53 with half the pairs, its local learning "
         f"coefficient estimated by the platform at every checkpoint of the series. {_measured(rows)}\n\n"
         "λ̂ is given ± its Monte-Carlo standard error (MCSE); a checkpoint whose sampler diagnostics "
         "failed is marked **unreliable** with the failed checks, and its λ̂ is not quoted.\n\n"
-        "| step | λ̂ ± MCSE | R-hat | training loss L_n(w*) |\n|---|---|---|---|\n"
-        f"{table}\n\n"
+        f"{llc_table(rows)}\n\n"
         f"Analyses: [LLC trajectory](/analyses/{trajectory['id']}/) and "
         f"[head ablation](/analyses/{ablation['id']}/); the plots are attached."
     )
@@ -154,19 +152,6 @@ def _attach(client: InterlockClient, trajectory: dict[str, Any], ablation: dict[
             path.write_bytes(buffer.getvalue())
             client.upload(path, parent_type="finding", parent_id=str(finding.uuid))
     return str(finding.uuid)
-
-
-def _table_row(row: dict[str, Any]) -> str:
-    """One checkpoint of the finding's table: λ̂ ± MCSE when reliable, never a plain number otherwise."""
-    loss = "—" if row["init_loss"] is None else f"{row['init_loss']:.2e}"
-    r_hat = "—" if row.get("r_hat") is None else f"{row['r_hat']:.3f}"
-    if row["llc"] is not None:
-        return (
-            f"| {row['checkpoint']} | {row['llc']:.1f} ± {row.get('llc_mcse') or 0:.1f} | {r_hat} | {loss} |"
-        )
-    verdict = row.get("reliability") or {"reasons": []}
-    failed = ", ".join(reason["diagnostic"] for reason in verdict["reasons"]) or "unjudged"
-    return f"| {row['checkpoint']} | **unreliable** ({failed}) | {r_hat} | {loss} |"
 
 
 def _measured(rows: list[dict[str, Any]]) -> str:

@@ -33,7 +33,7 @@ from interlock.access.principal import Principal
 from interlock.accounts.models import Person
 from interlock.checkpoints.models import Checkpoint, CheckpointState
 from interlock.datasets.models import DatasetState, UploadedDataset
-from interlock.demo.steps import RESEARCHER, Say, approve_series, finished_analysis
+from interlock.demo.steps import RESEARCHER, Say, approve_series, finished_analysis, llc_table
 from interlock.findings.models import Finding
 from interlock.findings.rules import Audience
 from interlock.findings.selectors import revision_title
@@ -181,35 +181,28 @@ def _attach(
 def measured_text(trajectory: dict[str, Any], attention: dict[str, Any], ablation: dict[str, Any]) -> str:
     """The finding's words, made from the three analyses' numbers: which head the attention scores
     rank first for induction and by how much, what ablating it costs against the other heads, and
-    the LLC along the series. Nothing here is written before the numbers are in."""
-    induction = attention["top_heads"]["induction"][0]
-    runner_up = (
-        attention["top_heads"]["induction"][1] if len(attention["top_heads"]["induction"]) > 1 else None
-    )
+    the LLC along the series with its verdict. Nothing here is written before the numbers are in."""
+    ranked = attention["top_heads"].get("induction") or []
+    if not ranked:
+        return "The attention analysis could not score induction on this model (its page says why)."
+    induction = ranked[0]
+    second = f" (next: {ranked[1]['head']}, {ranked[1]['score']:.2f})" if len(ranked) > 1 else ""
     heads = sorted(ablation["heads"], key=lambda head: head["total_effect"], reverse=True)
     ablated = next(head for head in ablation["heads"] if head["head"] == induction["head"])
-    rank = heads.index(ablated) + 1
     rows = trajectory["checkpoints"]
-    valued = [row for row in rows if row["llc"] is not None]
-    llc = (
-        "No checkpoint passed the checks for an LLC value (the trajectory says why for each)."
-        if not valued
-        else (
-            f"λ̂ was estimated at {len(valued)} of {len(rows)} checkpoints: "
-            + ", ".join(f"{row['llc']:.1f} at step {row['checkpoint']}" for row in valued)
-            + "."
-        )
-    )
-    second = f" (next: {runner_up['head']}, {runner_up['score']:.2f})" if runner_up is not None else ""
+    reliable = sum(row["llc"] is not None for row in rows)
     return (
         "A 2-layer GPT-2 (46,464 parameters) trained by the researcher on a synthetic token language "
-        "whose sequences repeat a block of random tokens, uploaded as Hugging Face folders and analysed "
-        "on 256 held-out sequences of that language.\n\n"
-        f"- Attention scores: {induction['head']} has the highest induction score, "
-        f"{induction['score']:.2f}{second}.\n"
+        "whose sequences repeat a block of random tokens, uploaded as Hugging Face folders; the "
+        "ablation and the LLC use 256 held-out sequences of that language.\n\n"
+        f"- Attention scores ({attention['construction']['description']}): {induction['head']} has the "
+        f"highest induction score, {induction['score']:.2f}{second}.\n"
         f"- Head ablation ({ablation['method']} ablation, clean loss {ablation['clean_loss']:.3f} nats): "
-        f"removing {ablated['head']} raises the loss by {ablated['total_effect']:.3f} nats, "
-        f"rank {rank} of {len(heads)} heads by total effect "
-        f"(largest: {heads[0]['head']}, {heads[0]['total_effect']:.3f}).\n"
-        f"- LLC over the training series: {llc}"
+        f"removing {ablated['head']} raises the loss by {ablated['total_effect']:.3f} nats, rank "
+        f"{heads.index(ablated) + 1} of {len(heads)} heads by total effect (largest: {heads[0]['head']}, "
+        f"{heads[0]['total_effect']:.3f}).\n"
+        f"- LLC over the training series: {reliable} of {len(rows)} checkpoints have a reliable λ̂, given "
+        "± its Monte-Carlo standard error; an unreliable one is marked with the failed checks and its "
+        "λ̂ is not quoted.\n\n"
+        f"{llc_table(rows)}"
     )

@@ -71,3 +71,22 @@ def finished_analysis(
     if state["state"] != "succeeded":
         raise RuntimeError(f"the demo's {kind} analysis {state['state']}: {state['message']}")
     return state
+
+
+def llc_table(rows: list[dict[str, Any]]) -> str:
+    """A trajectory's rows as a finding's Markdown table, one line per checkpoint."""
+    head = "| step | λ̂ ± MCSE | R-hat | training loss L_n(w*) |\n|---|---|---|---|\n"
+    return head + "\n".join(llc_table_row(row) for row in rows)
+
+
+def llc_table_row(row: dict[str, Any]) -> str:
+    """One checkpoint of the finding's table: λ̂ ± MCSE when reliable, never a plain number otherwise."""
+    loss = "—" if row["init_loss"] is None else f"{row['init_loss']:.2e}"
+    r_hat = "—" if row.get("r_hat") is None else f"{row['r_hat']:.3f}"
+    if row["llc"] is not None:
+        return (
+            f"| {row['checkpoint']} | {row['llc']:.1f} ± {row.get('llc_mcse') or 0:.1f} | {r_hat} | {loss} |"
+        )
+    verdict = row.get("reliability") or {"reasons": []}
+    failed = ", ".join(reason["diagnostic"] for reason in verdict["reasons"]) or "unjudged"
+    return f"| {row['checkpoint']} | **unreliable** ({failed}) | {r_hat} | {loss} |"
