@@ -48,7 +48,14 @@ from analysis_workers.llc.reliability import Verdict, judge, judge_estimate
 from analysis_workers.llc.restriction import WeightSelection, restrict_data, select_weights, split_data
 from analysis_workers.sampler_config import SamplerConfig
 
-FULL_DATA_CHUNK = 8192
+# L_n(w*) and its gradient are taken over the whole dataset in chunks of about this many input
+# elements (vector entries, or tokens of a sequence row): the backward pass holds every
+# activation of a chunk, so a chunk bounded in rows alone held a whole token dataset at once
+# (2.8 GiB for 512 rows of 31 tokens on a 1M-parameter GPT-2, docs/benchmarks.md).
+FULL_DATA_CHUNK_ELEMENTS = 4096
+# torch's cross-entropy ignore_index: integer targets equal to it (an uploaded dataset's padding)
+# are not in the loss's mean, so a chunk weighs by the targets it counts, not by its rows
+IGNORED_TARGET = -100
 
 Progress = Callable[[float], None]
 
@@ -388,12 +395,21 @@ def _full_data_loss_and_grad(
 ) -> tuple[float, float]:
     """L_n(w*) and ‖∇L_n(w*)‖ over the sampled (masked) weights, in chunks of the data."""
     n = x.shape[0]
+    rows_per_chunk = max(1, FULL_DATA_CHUNK_ELEMENTS // max(1, x[0].numel()))
     params = {name: w.clone().requires_grad_(True) for name, w in w_star.items()}
     total_loss = torch.zeros((), dtype=torch.float64, device=x.device)
     grads = [torch.zeros_like(p) for p in params.values()]
-    for start in range(0, n, FULL_DATA_CHUNK):
-        xb, yb = x[start : start + FULL_DATA_CHUNK], y[start : start + FULL_DATA_CHUNK]
-        weight = xb.shape[0] / n
+    counted = y != IGNORED_TARGET if not y.is_floating_point() else None
+    total = int(counted.sum()) if counted is not None else n
+    for start in range(0, n, rows_per_chunk):
+        xb, yb = x[start : start + rows_per_chunk], y[start : start + rows_per_chunk]
+        if counted is not None:
+            in_chunk = int(counted[start : start + rows_per_chunk].sum())
+            if in_chunk == 0:
+                continue  # nothing counted here: the mean would be 0/0
+            weight = in_chunk / total
+        else:
+            weight = xb.shape[0] / n
         loss = loss_fn(functional_call(model, {**params, **frozen, **buffers}, (xb,)), yb)
         if loss.dim() != 0:
             raise ValueError(f"loss_fn must return a scalar (the mean loss), got shape {tuple(loss.shape)}")

@@ -94,3 +94,55 @@ def test_a_diverging_chain_is_an_error_naming_chain_and_draw(regression) -> None
     model, data = regression
     with pytest.raises(LLCDivergenceError, match=r"chain \d+ diverged at draw \d+"):
         estimate_llc(model, data, mse, replace(SETTINGS, step_size=10.0, num_draws=100))
+
+
+def test_the_full_data_pass_is_chunked_by_elements_and_sums_to_the_whole(monkeypatch) -> None:
+    """L_n(w*) and ‖∇L_n(w*)‖ come out the same whether the data goes through in one chunk or in
+    chunks of a few tokens: a chunk is bounded by input elements (tokens of a sequence row), so
+    a token dataset no longer goes through the backward pass whole."""
+    from analysis_workers import zoo
+    from analysis_workers.llc import sampler
+
+    spec = zoo.example_spec("transformer")
+    model = zoo.build(spec, generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randint(0, spec["config"]["d_vocab"], (10, 3), generator=generator)
+    y = torch.randint(0, spec["config"]["d_vocab"], (10,), generator=generator)
+    w_star = {name: p.detach() for name, p in model.named_parameters()}
+    chunks: list[int] = []
+
+    def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        chunks.append(int(targets.shape[0]))
+        return torch.nn.functional.cross_entropy(logits[:, -1], targets)
+
+    whole = sampler._full_data_loss_and_grad(model, x, y, loss_fn, w_star, {}, {}, None)
+    assert chunks == [10]
+    chunks.clear()
+    monkeypatch.setattr(sampler, "FULL_DATA_CHUNK_ELEMENTS", 6)  # two rows of three tokens a chunk
+    chunked = sampler._full_data_loss_and_grad(model, x, y, loss_fn, w_star, {}, {}, None)
+    assert chunks == [2, 2, 2, 2, 2]
+    assert chunked == pytest.approx(whole, rel=1e-5)
+
+
+def test_chunks_weigh_by_the_targets_they_count_so_padding_changes_nothing(monkeypatch) -> None:
+    """Token rows padded with the ignored target (-100, as an uploaded dataset's padding): the
+    chunked L_n(w*) is the mean over every counted target, as one pass over all rows gives."""
+    from analysis_workers import zoo
+    from analysis_workers.llc import sampler
+
+    spec = zoo.example_spec("hf_causal_lm")
+    model = zoo.build(spec, generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(2)
+    x = torch.randint(0, 64, (6, 8), generator=generator)
+    y = torch.randint(0, 64, (6, 8), generator=generator)
+    y[0, 1:] = sampler.IGNORED_TARGET  # one counted target in the first row, none in the second
+    y[1, :] = sampler.IGNORED_TARGET
+    w_star = {name: p.detach() for name, p in model.named_parameters()}
+
+    def loss_fn(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+    whole = sampler._full_data_loss_and_grad(model, x, y, loss_fn, w_star, {}, {}, None)
+    monkeypatch.setattr(sampler, "FULL_DATA_CHUNK_ELEMENTS", 8)  # one row a chunk
+    chunked = sampler._full_data_loss_and_grad(model, x, y, loss_fn, w_star, {}, {}, None)
+    assert chunked == pytest.approx(whole, rel=1e-5)
