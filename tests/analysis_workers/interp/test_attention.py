@@ -62,7 +62,7 @@ def test_the_standard_construction_finds_each_planted_head_on_the_second_half() 
     assert max(scores["induction"][0] + [scores["induction"][1][1]]) < 0.2
     assert report.metrics["top_heads"]["induction"][0]["head"] == "L1H0"
     pattern = report.figures["patterns_prompt_0"].axes[0]  # token ids label both axes
-    assert [t.get_text() for t in pattern.get_xticklabels()][0] == "0" and pattern.get_xlabel() == "key token"
+    assert pattern.get_xticklabels()[0].get_text() == "0" and pattern.get_xlabel() == "key token"
     assert len(pattern.get_yticklabels()) == 11
 
 
