@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -45,6 +45,19 @@ from interlock_wire import (
     verify_ticket,
 )
 from interlock_wire.manifest import refusal_for_name
+
+if TYPE_CHECKING:
+    from analysis_workers.interp.report import AnalysisReport
+    from analysis_workers.runners.inputs import JobInputs
+
+
+def run_report(kind_name: str, inputs: JobInputs) -> AnalysisReport:
+    """The registered kind's runner on `inputs` (a `runners.inputs.JobInputs`): its
+    `AnalysisReport`, whose figures are still matplotlib Figures — the worker renders them to PNG
+    and SVG only after this returns, so a test reads every plot here before it is rendered."""
+    module_name, function_name = registry()[kind_name].runner.split(":")
+    report: AnalysisReport = getattr(importlib.import_module(module_name), function_name)(inputs)
+    return report
 
 
 class AnalysisInputError(Exception):
@@ -367,8 +380,6 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
             dataset = datasets.build(dataset_name, dataset_params)
     except ValueError as problem:
         raise AnalysisInputError(f"the dataset could not be built: {problem}") from None
-    module_name, function_name = kind.runner.split(":")
-    runner = getattr(importlib.import_module(module_name), function_name)
 
     last_report = [0.0]
 
@@ -387,7 +398,9 @@ def _execute(ticket: JobTicket, link: PlatformLink, config: WorkerConfig) -> dic
     labels = [str(label) for label in ticket.extra.get("labels", [blob.location for blob in ticket.blobs])]
     started = time.perf_counter()
     try:
-        report = runner(JobInputs(spec, models, labels, dataset, params, progress, config.device))
+        report = run_report(
+            ticket.kind, JobInputs(spec, models, labels, dataset, params, progress, config.device)
+        )
     except ValueError as problem:
         raise AnalysisInputError(f"{ticket.kind} cannot run on this input: {str(problem)[:300]}") from None
     plots = {

@@ -41,7 +41,7 @@ import matplotlib
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from matplotlib.ticker import FormatStrFormatter
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 from torch import Tensor
 
 from analysis_workers.interp.readout import (
@@ -280,6 +280,9 @@ def _direct_total_scatter(direct: Tensor, total: Tensor, kinds: Sequence[str]) -
                 compensated.append(head_label(layer, head))
     ax.set_xlim(low, high)
     ax.set_ylim(low, high)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=5))
+        axis.set_major_formatter(FormatStrFormatter("%.2g"))
     ax.set_xlabel("direct effect of ablating the head (Δ loss, nats)")
     ax.set_ylabel("total effect of ablating the head (Δ loss, nats)")
     named = ", ".join(compensated[:6]) + (" …" if len(compensated) > 6 else "")

@@ -33,6 +33,7 @@ from functools import partial
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 from torch import Tensor
 
 from analysis_workers.interp.ablation import replace_slice
@@ -213,7 +214,8 @@ def _heatmap(table: Tensor, title: str, xlabel: str, ylabel: str) -> Figure:
     ax.set_ylabel(ylabel)
     ax.set_xticks(range(table.shape[1]))
     ax.set_yticks(range(table.shape[0]))
-    figure.colorbar(image, ax=ax, shrink=0.8)
+    bar = figure.colorbar(image, ax=ax, shrink=0.8, format=FormatStrFormatter("%.2g"))
+    bar.set_label("share of the logit difference restored")
     return figure
 
 
@@ -231,9 +233,14 @@ def _scatter(exact_resid: Tensor, approx_resid: Tensor, exact_heads: Tensor, app
         [t.flatten().numpy() for t in (exact_resid, approx_resid, exact_heads, approx_heads)]
     )
     low, high = float(min(values.min(), 0.0)), float(max(values.max(), 1.0))
-    ax.plot([low, high], [low, high], color="grey", linewidth=0.8, linestyle="--")
-    ax.set_xlabel("activation patching (exact)")
-    ax.set_ylabel("attribution patching (gradient)")
+    ax.plot(
+        [low, high], [low, high], color="grey", linewidth=0.8, linestyle="--", label="y = x: exact agreement"
+    )
+    ax.set_xlabel("activation patching (exact; share of LD restored)")
+    ax.set_ylabel("attribution patching (gradient; share of LD)")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=5))
+        axis.set_major_formatter(FormatStrFormatter("%.2g"))
     ax.set_title("attribution vs exact patching", fontsize=9)
     ax.legend(fontsize=7)
     return figure

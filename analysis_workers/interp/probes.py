@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
 from analysis_workers.interp.logit_lens import stage_names
@@ -108,10 +109,10 @@ def _figure(stages: list[str], accuracy: list[float], control: list[float], chan
     ax.plot(range(len(stages)), accuracy, marker="o", label="probe (held out)")
     ax.plot(range(len(stages)), control, marker="s", label="control: shuffled labels")
     ax.axhline(chance, color="grey", linestyle="--", linewidth=0.8, label="chance")
-    ax.set_xticks(range(len(stages)), stages, fontsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(len(stages), 10)))
     ax.set_ylim(0.0, 1.05)
-    ax.set_ylabel("accuracy")
-    ax.set_xlabel("residual stream read at")
+    ax.set_ylabel("held-out accuracy (0–1)")
+    ax.set_xlabel("residual stream read after block (0 = embedding)")
     ax.set_title("linear probes", fontsize=9)
     ax.legend(fontsize=7)
     return figure

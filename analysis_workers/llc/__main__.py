@@ -104,6 +104,7 @@ def report(estimate: LLCEstimate, as_json: bool) -> str:
                 "llc_per_chain": estimate.per_chain,
                 "init_loss": estimate.init_loss,
                 "diagnostics": estimate.diagnostics,
+                "reliability": estimate.verdict.as_json(),
             }
         )
     lines = [
@@ -112,7 +113,11 @@ def report(estimate: LLCEstimate, as_json: bool) -> str:
         f"L_n(w*) = {estimate.init_loss:.6g}",
     ]
     lines += [f"  {key}: {value}" for key, value in estimate.diagnostics.items() if key != "warnings"]
-    lines += [f"warning: {message}" for message in estimate.diagnostics["warnings"]]
+    verdict = estimate.verdict
+    lines.append("reliable" if verdict.reliable else "UNRELIABLE: do not quote this λ̂")
+    lines += [
+        f"  {reason.diagnostic}: {reason.message}; change: {reason.advice}" for reason in verdict.reasons
+    ]
     return "\n".join(lines)
 
 
