@@ -77,6 +77,7 @@ COVERED_BY = {
     "web:analysis_cancel": "analyses/test_series_plots_and_access.py",
     "web:disclosures": "disclosure/test_pages.py",
     "web:disclosure": "disclosure/test_pages.py",
+    "web:disclosure_outcome": "disclosure/test_case_page.py::test_the_deciding_voter_sees_the_outcome_and_others_do_not",
     "web:disclosure_action": "disclosure/test_pages.py",
     "web:disclosure_new": "disclosure/test_pages.py",
     "metrics": "ops/test_metrics.py",

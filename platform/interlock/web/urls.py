@@ -65,6 +65,11 @@ urlpatterns = [
     path("disclosures/", disclosure_views.disclosures_view, name="disclosures"),
     path("disclosures/<str:case_id>/", disclosure_views.disclosure_view, name="disclosure"),
     path(
+        "disclosures/<str:case_id>/outcome/",
+        disclosure_views.disclosure_outcome_view,
+        name="disclosure_outcome",
+    ),
+    path(
         "disclosures/<str:case_id>/<str:action>/",
         disclosure_views.disclosure_action_view,
         name="disclosure_action",
