@@ -1,4 +1,5 @@
-"""A reviewer's journey in Debian's Chromium: the open call names what it is, the case page shows
+"""A reviewer's journey in Debian's Chromium: the open call names what it is, the review request
+waits in the inbox (counted in the navigation) and opens the case, the case page shows
 the pinned and the proposed texts rendered and the redaction as a coloured diff without growing
 wider than the window (it was 2,329 px wide), the vote is cast from the page, and the voter lands
 on the outcome. Every page passes axe-core and the strict CSP at 1280 and 390 px.
@@ -17,6 +18,7 @@ from interlock.findings.services import finding_create, finding_share
 from tests.interlock.builders import PASSWORD, principal_for
 from tests.support.browser import RECORD_CSP_VIOLATIONS, page_problems, sign_in
 from tests.support.disclosure import ASSESSMENT
+from tests.support.notifications import notifications_delivered_at_commit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -55,7 +57,8 @@ def _case(network: Any) -> tuple[Any, Any, Any]:
         assessment=ASSESSMENT,
         redacted_body=REDACTED,
     )
-    case_assign(actor=principal_for(steward), case_uuid=case.uuid, person_uuid=reviewer.uuid)
+    with notifications_delivered_at_commit():  # the reviewer is told, in this process
+        case_assign(actor=principal_for(steward), case_uuid=case.uuid, person_uuid=reviewer.uuid)
     return case, reviewer, volunteer
 
 
@@ -88,8 +91,16 @@ def test_a_reviewer_reads_the_case_votes_and_sees_the_outcome(
     row = page.locator("tr", has=page.locator(f"form[action='/disclosures/{case.uuid}/volunteer/']"))
     assert "Induction heads form at the loss bump" in row.inner_text() and "Owner Lab" in row.inner_text()
     context.close()
-    # the reviewer reads the case: rendered texts, a coloured diff, nothing wider than the window
+    # the reviewer finds the request in the inbox (the navigation counts it) and opens it
     context, page = _signed_in_page(browser, base, reviewer)
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        problems += [f"{width} px {p}" for p in _open(page, base, "/inbox/")]
+    assert "1" in page.locator("nav .count").inner_text()
+    page.click("tr.unread button:has-text('Open')")
+    page.wait_for_url(f"**/disclosures/{case.uuid}/")
+    assert page.locator("nav .count").count() == 0  # read now
+    # the reviewer reads the case: rendered texts, a coloured diff, nothing wider than the window
     for width in (390, 1280):
         page.set_viewport_size({"width": width, "height": 900})
         problems += [f"{width} px {p}" for p in _open(page, base, f"/disclosures/{case.uuid}/")]
