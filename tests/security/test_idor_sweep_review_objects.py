@@ -210,6 +210,8 @@ def _probes(seeded: Seeded) -> list[Probe]:
         probes += [
             Probe("api", "GET", "/api/v1/disclosures/{id}/", case),
             Probe("web", "GET", "/disclosures/{id}/", case),
+            # how a case ended: before the decision, exactly the people who see the case
+            Probe("web", "GET", "/disclosures/{id}/outcome/", case),
         ]
         for action in CASE_ACTIONS:
             probes += [

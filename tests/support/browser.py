@@ -79,3 +79,15 @@ def inline_code(html: str) -> list[str]:
     return [m.group(0)[:80] for m in INLINE_STYLE.finditer(html)] + [
         m.group(0)[:80] for m in INLINE_SCRIPT.finditer(html)
     ]
+
+
+def page_problems(page: Any, html: str) -> list[str]:
+    """What fails a page as it is now: inline code in its served HTML, CSP violations the browser
+    recorded, axe-core's serious and critical violations, and a page wider than the window."""
+    problems = [f"inline code: {snippet}" for snippet in inline_code(html)]
+    problems += [f"CSP blocked: {v}" for v in csp_violations(page)]
+    problems += axe_failures(page)
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    if wide > page.viewport_size["width"]:
+        problems.append(f"{wide} px wide at {page.viewport_size['width']} px")
+    return problems

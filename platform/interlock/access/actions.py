@@ -54,6 +54,7 @@ class Action(StrEnum):
     END_EMBARGO = "end_embargo"
     SEE_REVIEWER_NAMES = "see_reviewer_names"
     VETO = "veto"  # a reject that vetoes a public release (asked of the voter)
+    SEE_OUTCOME = "see_outcome"  # a decided case's outcome, for its reviewers after their access ended
     # the network as a whole
     VIEW_AUDIT = "view_audit"
     APPLY_ORGANISATION = "apply_organisation"
@@ -71,6 +72,7 @@ READ_ACTIONS = frozenset(
         Action.DOWNLOAD,
         Action.VIEW_AUDIT,
         Action.SEE_REVIEWER_NAMES,
+        Action.SEE_OUTCOME,
         Action.LIST_OPEN_CALLS,
         Action.VET,
     }

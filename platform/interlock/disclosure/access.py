@@ -9,7 +9,9 @@ tier. Everyone who reads the pinned text — authors, stewards, reviewers — mu
   by others: relabel it first); TLP:AMBER and GREEN go to the reviewers the case seats.
 
 Reviewers see the case while their review time runs (it ends at the deadline, or at once when
-the case is decided or withdrawn), and only while they still pass both axes; open calls list
+the case is decided or withdrawn), and only while they still pass both axes; after that they
+still see how the case ended (SEE_OUTCOME: the outcome, the counts and the votes, no text),
+while they pass both axes; open calls list
 only cases the person could be seated on. Authors see reviewers under per-case pseudonyms;
 stewards see names. Anyone else gets 404, whatever the action.
 """
@@ -108,6 +110,15 @@ def case_rule(principal: Principal, action: Action, case: DisclosureCase) -> Dec
         return allow("cleared steward of another organisation")
     if action == Action.SEE_REVIEWER_NAMES:
         return allow("steward") if steward else deny("reviewers appear under pseudonyms")
+    if action == Action.SEE_OUTCOME:
+        # deciding ends a reviewer's access to the case, not to how the review they took part in ended
+        if author or steward or seated:
+            return allow("author, cleared steward or seated reviewer")
+        if case.state == CaseState.REVIEW:
+            return deny("the case is not decided yet")
+        if not case.reviewers.filter(person=person).exists():
+            return deny("not a reviewer of this case")
+        return content_axes(person, finding)
     if action == Action.VETO:
         return allow("cleared steward") if independent_steward else deny("only a steward's reject is a veto")
     if action == Action.VOTE:
@@ -224,6 +235,10 @@ def access_case_by_id(
     )
     if case is None:
         raise NotFound
+    if action == Action.SEE_OUTCOME:
+        if not can(principal, action, case):
+            raise NotFound
+        return case
     if action == Action.VOLUNTEER:
         if not can(principal, action, case):
             if sees(principal, case):
@@ -260,6 +275,7 @@ policy.register(
         Action.ACCEPT_EMBARGO,
         Action.END_EMBARGO,
         Action.SEE_REVIEWER_NAMES,
+        Action.SEE_OUTCOME,
         Action.VETO,
         Action.VOTE,
         Action.DECLARE_CONFLICT,

@@ -31,7 +31,9 @@ def _candidates(case: DisclosureCase) -> QuerySet[Person]:
 
 
 def _record(person: Person, kind: str, case: DisclosureCase) -> None:
-    Notification.objects.create(recipient=person, kind=kind, finding_uuid=None)
+    Notification.objects.create(
+        recipient=person, kind=kind, finding_uuid=None, link=f"/disclosures/{case.uuid}/"
+    )
 
 
 CASE_TARGET = Target(

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
 from interlock.access import Action, Principal, can
 from interlock.accounts.models import Person
-from interlock.disclosure.models import DisclosureCase, PriorAffiliation, Reviewer, VoteChoice
+from interlock.disclosure.models import DisclosureCase, EmbargoState, PriorAffiliation, Reviewer, VoteChoice
 from interlock.findings.models import Finding
 from interlock.network.selectors import network_policy_current
 from interlock_wire import disclosure_field_object_id
@@ -45,6 +45,30 @@ def redaction_diff(original: tuple[str, str], redacted: tuple[str, str]) -> str:
     before = [original[0], "", *original[1].splitlines()]
     after = [redacted[0], "", *redacted[1].splitlines()]
     return "\n".join(difflib.unified_diff(before, after, "pinned", "released", lineterm=""))
+
+
+def not_ready(case: DisclosureCase, action: str, now: datetime) -> str | None:
+    """Why `action` cannot be taken on the case yet, beyond its from-states and its policy rule
+    (None: nothing waits). The services refuse with this reason and the case page leaves out the
+    control, so a button is shown exactly when pressing it can work."""
+    embargo = case.embargo_state
+    if action == "decide" and now < case.review_deadline:
+        return "The review is open until its deadline; the quorum decides before then."
+    if action == "embargo_propose" and embargo != EmbargoState.NONE:
+        return "An embargo was already proposed for this case."
+    if action == "embargo_revise" and embargo != EmbargoState.ACTIVE:
+        return "Only an active embargo is revised."
+    if action == "embargo_accept" and embargo not in (EmbargoState.PROPOSED, EmbargoState.REVISE):
+        return "There is no proposed embargo to accept."
+    if action == "embargo_end" and embargo not in (
+        EmbargoState.PROPOSED,
+        EmbargoState.ACTIVE,
+        EmbargoState.REVISE,
+    ):
+        return "There is no embargo to end."
+    if action == "repin" and case.finding.current_revision_id in (None, case.pinned_revision_id):
+        return "Write a new revision of the finding first; the pin moves to it."
+    return None
 
 
 def conflicts_of(person: Person, case: DisclosureCase) -> list[str]:

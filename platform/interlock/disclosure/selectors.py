@@ -1,16 +1,23 @@
 """Reads of a case: its sealed texts opened, and what a viewer is shown of it (pseudonyms for
-authors and reviewers, names for stewards)."""
+authors and reviewers, names for stewards); which actions the viewer may take on it now; the open
+calls a person could answer; and the outcome a former reviewer still sees."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
+from interlock.access import Action, can
 from interlock.access.principal import Principal
 from interlock.crypto.fields import open_text
-from interlock.disclosure.access import sees_names
-from interlock.disclosure.models import DisclosureCase, Reviewer
-from interlock.disclosure.rules import quorum_outcome, reviewer_conflicts, sealed_text_id
+from interlock.disclosure.access import open_calls, sees_names
+from interlock.disclosure.models import DisclosureCase, Reviewer, VoteChoice
+from interlock.disclosure.rules import not_ready, quorum_outcome, reviewer_conflicts, sealed_text_id
+from interlock.disclosure.transitions import CASE_ACTIONS, TRANSITIONS
 from interlock.findings.read_audit import record_content_read
 from interlock.findings.selectors import revision_text
 
@@ -107,9 +114,110 @@ def case_body(case: DisclosureCase, viewer: Principal) -> dict[str, Any]:
             "quorum_rule": decision.quorum_rule,
             "released_sha256": decision.released_sha256,
             "redaction_sha256": decision.redaction_sha256,
+            "policy_version": decision.policy_version,
+            "by_quorum": decision.decided_by_id is None,
             "voters": [
                 {k: v for k, v in voter.items() if names or k not in ("person", "organisation", "steward")}
                 for voter in decision.voters
             ],
         }
     return body
+
+
+def case_actions(principal: Principal, case: DisclosureCase) -> frozenset[str]:
+    """The actions on the case the principal may take now — the table's from-states, what still
+    waits (`rules.not_ready`: the deadline, the embargo's state, a newer revision) and the policy's
+    rule for the row. A page shows exactly these controls, so a button shown is a button that works
+    (the service checks all of it again when pressed)."""
+    now = timezone.now()
+    allowed = set()
+    for action in CASE_ACTIONS:
+        transition = TRANSITIONS[action]
+        if case.state not in transition.from_states or not_ready(case, action, now):
+            continue
+        if transition.rule is not None and can(principal, transition.rule, case):
+            allowed.add(action)
+    return frozenset(allowed)
+
+
+@dataclass(frozen=True)
+class OpenCall:
+    """A case the person could volunteer for, told in enough words to choose: the title proposed
+    for release (what the author chose to show beyond the organisation), whose it is, its hazard
+    tier, where it would go and by when."""
+
+    case: DisclosureCase
+    title: str
+    organisation: str
+    tier: int
+    target: str
+    deadline: datetime
+
+
+def open_call_list(principal: Principal, *, limit: int = 50) -> list[OpenCall]:
+    """Open calls for this person only: the policy's SQL filter (`open_calls`), then its rule for
+    VOLUNTEER on each row, so a call is listed exactly when volunteering would be allowed."""
+    found = open_calls(
+        principal,
+        DisclosureCase.objects.select_related("finding__owner_org", "target_group"),
+    ).order_by("review_deadline")[:limit]
+    calls = []
+    for case in found:
+        if not can(principal, Action.VOLUNTEER, case):
+            continue
+        target = case.get_target_display()
+        if case.target_group is not None:
+            target = f"{target}: {case.target_group.name}"
+        calls.append(
+            OpenCall(
+                case=case,
+                title=case_text(case, "redacted_title"),
+                organisation=case.finding.owner_org.name,
+                tier=case.finding.hazard_tier,
+                target=target,
+                deadline=case.review_deadline,
+            )
+        )
+    return calls
+
+
+def case_outcome(case: DisclosureCase, viewer: Principal) -> dict[str, Any]:
+    """How a decided case ended, for someone who may see its outcome (SEE_OUTCOME): the outcome,
+    the rule applied, the counted votes by pseudonym and choice, and the viewer's own vote — no
+    text of the finding, no rationale but the viewer's own, no names."""
+    record = getattr(case, "decision", None) if case.decided_at else None
+    own = case.votes.filter(reviewer__person=viewer.person).select_related("reviewer").order_by("-created_at")
+    mine = own.first()
+    voters = list(record.voters) if record is not None else []
+    approvals = sum(
+        1 for v in voters if v.get("choice") in (VoteChoice.APPROVE, VoteChoice.APPROVE_WITH_CHANGES)
+    )
+    return {
+        "state": case.state,
+        "state_display": case.get_state_display(),
+        "target": case.get_target_display(),
+        "decided_at": case.decided_at,
+        "by_quorum": record is not None and record.decided_by_id is None,
+        "rule": record.quorum_rule if record is not None else None,
+        "approvals": approvals,
+        "organisations": len({v.get("organisation") for v in voters if v.get("choice") != VoteChoice.REJECT}),
+        "votes": [
+            {
+                "reviewer": v.get("reviewer"),
+                "choice": VoteChoice(v["choice"]).label
+                if v.get("choice") in VoteChoice.values
+                else v.get("choice"),
+            }
+            for v in voters
+        ],
+        "mine": (
+            {
+                "reviewer": mine.reviewer.pseudonym,
+                "choice": mine.get_choice_display(),
+                "rationale": mine.rationale,
+                "lapsed": mine.lapsed,
+            }
+            if mine is not None
+            else None
+        ),
+    }

@@ -41,7 +41,9 @@ def _candidates(finding: Finding) -> QuerySet[Person]:
 
 
 def _record(person: Person, kind: str, finding: Finding) -> None:
-    Notification.objects.create(recipient=person, kind=kind, finding_uuid=finding.uuid)
+    Notification.objects.create(
+        recipient=person, kind=kind, finding_uuid=finding.uuid, link=f"/findings/{finding.uuid}/"
+    )
 
 
 FINDING_TARGET = Target(

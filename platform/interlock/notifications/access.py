@@ -10,7 +10,10 @@ from django.db.models import QuerySet
 
 from interlock.access import policy
 from interlock.access.actions import Action, Decision, allow, deny
+from interlock.access.lookups import require_scope
+from interlock.access.policy import can
 from interlock.access.principal import Principal
+from interlock.core.errors import NotFound
 from interlock.notifications.models import Notification
 
 
@@ -32,3 +35,17 @@ policy.register(
     axes="none (identifiers only; the object it names is decided again when opened)",
     audience="its recipient",
 )
+
+
+def access_notification_by_id(
+    principal: Principal, notification_id: object, *, action: Action
+) -> Notification:
+    """The notification if the principal may `action` it (its recipient); NotFound otherwise,
+    the same for someone else's and for one that does not exist."""
+    require_scope(principal, action)
+    if not isinstance(notification_id, int) and not str(notification_id).isdigit():
+        raise NotFound
+    notification = Notification.objects.filter(pk=int(str(notification_id))).first()
+    if notification is None or not can(principal, action, notification):
+        raise NotFound
+    return notification

@@ -20,6 +20,9 @@ class Notification(models.Model):
     )
     kind = models.CharField(max_length=40)
     finding_uuid = models.UUIDField(null=True)
+    # the page the notification points to (a path with the object's id: identifiers only); the
+    # page asks the policy again when opened
+    link = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 

@@ -41,3 +41,12 @@ def target_named(name: str) -> Target:
         return _TARGETS[name]
     except KeyError:
         raise LookupError(f"no notification target {name!r} is registered") from None
+
+
+def subject_of(kind: str) -> str:
+    """The words for a kind of notification ("A disclosure case asks for your review"), from the
+    registered targets; the kind itself when no target names it."""
+    for target in _TARGETS.values():
+        if kind in target.subjects:
+            return target.subjects[kind]
+    return kind.replace("_", " ").capitalize()

@@ -1,8 +1,11 @@
-"""Disclosure pages: open a case from a finding, list cases and open calls, act on a case.
+"""Disclosure pages: open a case from a finding, list cases and open calls, read and act on a
+case, and see how a reviewed case ended.
 
 Opening and acting dispatch through the transition table like the API: the row's input
 serializer validates the form, the row's service does the work, and what either refuses is
-shown as a message on the page.
+shown beside its field. Which controls a case page shows comes from
+`disclosure.selectors.case_actions` (the table, what waits and the policy), never from a role
+read here; the texts are rendered Markdown (nh3's allowlist) and the redaction a coloured diff.
 """
 
 from __future__ import annotations
@@ -13,20 +16,25 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.views.decorators.http import require_POST
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
 
-from interlock.access import Action, can, visible
+from interlock.access import Action, sees, visible
 from interlock.accounts.requests import principal_of
 from interlock.accounts.selectors import person_pick
 from interlock.core.errors import ApplicationError, NotFound
 from interlock.core.inputs import StrictSerializer
-from interlock.disclosure.access import access_case_by_id, open_calls
+from interlock.core.markdown import render_markdown
+from interlock.core.textdiff import text_diff
+from interlock.disclosure.access import access_case_by_id
 from interlock.disclosure.models import DisclosureCase, Target, VoteChoice
-from interlock.disclosure.rules import ASSESSMENT_FIELDS
-from interlock.disclosure.selectors import case_body
+from interlock.disclosure.rules import ASSESSMENT_FIELDS, reviewer_conflicts
+from interlock.disclosure.selectors import case_actions, case_body, case_outcome, open_call_list
 from interlock.disclosure.transitions import TRANSITIONS, Transition, case_transition
 from interlock.findings.access import access_finding_by_id
+from interlock.findings.selectors import revision_text
 from interlock.network.selectors import sharing_group_list
 from interlock.web.forms import FormState
 from interlock.web.pages import member_required
@@ -55,7 +63,7 @@ def disclosures_view(request: HttpRequest) -> HttpResponse:
     principal = principal_of(request)
     cases = DisclosureCase.objects.select_related("finding__owner_org", "target_group")
     mine = visible(principal, cases).order_by("-created_at")[:100]
-    calls = open_calls(principal, cases).order_by("review_deadline")[:50]
+    calls = open_call_list(principal)
     return render(request, "web/disclosures/list.html", {"cases": mine, "calls": calls})
 
 
@@ -74,7 +82,13 @@ NEW_CASE_FIELDS = (
 def disclosure_new_view(request: HttpRequest, finding_id: str) -> HttpResponse:
     principal = principal_of(request)
     finding = access_finding_by_id(principal, finding_id, action=Action.VIEW)
-    form = {"target": "sharing_group"}
+    current = revision_text(finding.current_revision, finding) if finding.current_revision else None
+    # the text to release starts as the text to pin: the author deletes what must not go out
+    form = {
+        "target": "sharing_group",
+        "redacted_title": current.title if current else "",
+        "redacted_body": current.body if current else "",
+    }
     refused: FormState | None = None
     if request.method == "POST":
         form = request.POST.dict()
@@ -103,6 +117,7 @@ def disclosure_new_view(request: HttpRequest, finding_id: str) -> HttpResponse:
         "web/disclosures/new.html",
         {
             "finding": finding,
+            "current": current,
             "form": form,
             "targets": Target.choices,
             "groups": groups,
@@ -126,16 +141,51 @@ CASE_FORM_FIELDS = {
 }
 
 
+ASSESSMENT_WORDS = {
+    "enables": "What it could enable",
+    "generality": "How general it is",
+    "novelty": "How novel it is",
+    "mitigations": "Mitigations",
+}
+
+
+def _rule_words(rule: dict[str, Any] | None) -> str:
+    """The quorum rule as a sentence ("2 approvals from 2 organisations; a steward's reject is a veto")."""
+    if not rule:
+        return ""
+    approvals, orgs = int(rule.get("approvals", 0)), int(rule.get("distinct_orgs", 0))
+    words = f"{approvals} approval{'s' if approvals != 1 else ''} from {orgs} organisation{'s' if orgs != 1 else ''}"
+    return words + ("; a steward's reject is a veto" if rule.get("steward_veto") else "")
+
+
 def _case_page(
     request: HttpRequest, case_id: str, forms: dict[str, FormState] | None = None, status: int = 200
 ) -> HttpResponse:
     principal = principal_of(request)
     case = access_case_by_id(principal, case_id)
+    body = case_body(case, principal)
+    mine = case.reviewers.filter(person=principal.person, access_ends_at__gt=timezone.now()).first()
+    pinned, redacted = body["pinned_text"], body["redacted_text"]
+    words = dict(VoteChoice.choices)
+    for vote in [*body["votes"], *body.get("decision", {}).get("voters", [])]:
+        vote["choice_words"] = words.get(vote["choice"], vote["choice"])
     context = {
         "case": case,
-        "body": case_body(case, principal),
-        "is_author": bool(can(principal, Action.REPIN, case)),
-        "is_reviewer": bool(can(principal, Action.DECLARE_CONFLICT, case)),
+        "body": body,
+        "finding": case.finding,
+        # rendered through nh3's allowlist (interlock.core.markdown), so safe to mark
+        "pinned_html": mark_safe(render_markdown(pinned["body"])),  # noqa: S308 - sanitised by nh3
+        "redacted_html": mark_safe(render_markdown(redacted["body"])),  # noqa: S308 - sanitised by nh3
+        "redaction": text_diff(
+            f"{pinned['title']}\n\n{pinned['body']}", f"{redacted['title']}\n\n{redacted['body']}"
+        ),
+        "rule_words": _rule_words(body["quorum"]["rule"]),
+        "decision_rule_words": _rule_words(body.get("decision", {}).get("quorum_rule")),
+        "actions": case_actions(principal, case),
+        "assessment": [
+            (ASSESSMENT_WORDS[k], v) for k, v in body["assessment"].items() if k in ASSESSMENT_WORDS
+        ],
+        "my_conflicts": reviewer_conflicts(mine) if mine is not None else [],
         "choices": VoteChoice.choices,
         "transitions": TRANSITIONS.values(),
         "forms": forms or {},
@@ -146,6 +196,33 @@ def _case_page(
 @member_required
 def disclosure_view(request: HttpRequest, case_id: str) -> HttpResponse:
     return _case_page(request, case_id)
+
+
+@member_required
+@require_GET
+def disclosure_outcome_view(request: HttpRequest, case_id: str) -> HttpResponse:
+    """How a case ended, for its reviewers once their access to the case itself has ended
+    (SEE_OUTCOME); anyone who may not see it gets 404."""
+    principal = principal_of(request)
+    case = access_case_by_id(principal, case_id, action=Action.SEE_OUTCOME)
+    outcome = case_outcome(case, principal)
+    context = {
+        "case": case,
+        "outcome": outcome,
+        "sees_case": sees(principal, case),
+        "rule_words": _rule_words(outcome["rule"]),
+    }
+    return render(request, "web/disclosures/outcome.html", context)
+
+
+DONE = {
+    "vote": "Your vote is recorded.",
+    "volunteer": "You review this case now.",
+    "declare_conflict": "Your conflict is recorded: you may comment but not vote.",
+    "comment": "Your comment is added.",
+    "decide": "The review is closed and the decision recorded.",
+    "withdraw": "The case is withdrawn.",
+}
 
 
 @member_required
@@ -166,7 +243,7 @@ def disclosure_action_view(request: HttpRequest, case_id: str, action: str) -> H
     try:
         if "until" in data:
             data["until"] = _utc(str(data["until"]))
-        if action == "assign":  # the people picker: a name or an e-mail address, resolved here
+        if "person" in data:  # the people picker (assign): a name or an e-mail address, resolved here
             data["person"] = str(person_pick(principal=principal, text=str(data.get("person", ""))).uuid)
         transition.service(actor=principal, case_uuid=case_id, **_validated(transition, data))
     except NotFound:
@@ -178,9 +255,15 @@ def disclosure_action_view(request: HttpRequest, case_id: str, action: str) -> H
         except NotFound:  # volunteering from the list for a case the person cannot open
             messages.error(request, " ".join([refused.message, *refused.other]))
             return redirect("web:disclosures")
-    messages.success(request, f"Done: {action.replace('_', ' ')}.")
+    messages.success(request, DONE.get(action, f"Done: {action.replace('_', ' ')}."))
     try:
         access_case_by_id(principal, case_id)
     except NotFound:
-        return redirect("web:disclosures")  # e.g. a reviewer whose access ended with the decision
-    return redirect("web:disclosure", case_id)
+        pass
+    else:
+        return redirect("web:disclosure", case_id)
+    try:  # a voter whose access ended with the decision still sees how it ended
+        access_case_by_id(principal, case_id, action=Action.SEE_OUTCOME)
+    except NotFound:
+        return redirect("web:disclosures")
+    return redirect("web:disclosure_outcome", case_id)

@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from interlock.access import Action, can
+from interlock.access.clearance import clearance_allows
 from interlock.access.principal import Principal
 from interlock.accounts.middleware import reauthenticated_recently
 from interlock.accounts.requests import principal_of
@@ -28,6 +29,7 @@ from interlock.artifacts.selectors import artifact_list
 from interlock.core.errors import ApplicationError, NotFound
 from interlock.core.markdown import render_markdown
 from interlock.core.query_params import QueryParams
+from interlock.core.textdiff import text_diff
 from interlock.crypto.keys import key_cache
 from interlock.findings import selectors, services
 from interlock.findings.models import Capability, FindingState, Label
@@ -47,6 +49,7 @@ from interlock.web.forms import FormState
 from interlock.web.pages import member_required
 
 PAGE_SIZE = 50
+HAZARD_TIERS = (0, 1, 2, 3)
 
 
 @member_required
@@ -109,29 +112,48 @@ def finding_new_view(request: HttpRequest) -> HttpResponse:
         "refused": refused,
         "labels": labels,
         "form": refused.data if refused else {"label": Label.AMBER_STRICT, "hazard_tier": "0"},
-        "tiers": ["0", "1", "2", "3"],
+        # only the tiers the author's clearance reaches (the service refuses the others)
+        "tiers": [str(t) for t in HAZARD_TIERS if clearance_allows(principal.person, t)],
         "clearance": principal.person.effective_clearance(),
     }
     return render(request, "web/findings/new.html", context, status=400 if refused else 200)
 
 
+def _revision_number(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
 def _detail_context(
-    request: HttpRequest, principal: Principal, finding_id: str, *, revision_number: int | None
+    request: HttpRequest,
+    principal: Principal,
+    finding_id: str,
+    *,
+    revision_number: int | None,
+    compare: tuple[int | None, int | None] = (None, None),
 ) -> dict[str, Any]:
+    """The finding page; `compare` (from, to) chooses the two revisions of the diff — by default
+    the revision shown against the one before it."""
     finding, current = selectors.finding_read(actor=principal, finding_uuid=finding_id)
     with key_cache():
         revisions = list(finding.revisions.select_related("author").order_by("number"))
+        by_number = {r.number: r for r in revisions}
         shown, diff = current, None
         if revision_number and revision_number != current.revision.number:
-            match = next((r for r in revisions if r.number == revision_number), None)
+            match = by_number.get(revision_number)
             if match is not None:
                 shown = revision_text(match, finding)
         if shown is not current:
             record_content_read(principal, finding, via="revision", revision=shown.revision.number)
-        if shown.revision.number > 1:
-            previous = next(r for r in revisions if r.number == shown.revision.number - 1)
-            diff = selectors.revision_diff(revision_text(previous, finding), shown)
-            record_content_read(principal, finding, via="diff", revision=previous.number)
+        older_number = compare[0] if compare[0] in by_number else shown.revision.number - 1
+        newer_number = compare[1] if compare[1] in by_number else shown.revision.number
+        if older_number in by_number and older_number != newer_number:
+            texts = {}
+            for number in (older_number, newer_number):
+                text = shown if number == shown.revision.number else revision_text(by_number[number], finding)
+                if text is not shown:
+                    record_content_read(principal, finding, via="diff", revision=number)
+                texts[number] = f"{text.title}\n\n{text.body}"
+            diff = text_diff(texts[older_number], texts[newer_number])
         comments = [
             {"comment": c, "html": mark_safe(render_markdown(comment_text(c, finding)))}  # noqa: S308 - sanitised by nh3
             for c in finding.comments.select_related("author", "parent")
@@ -142,6 +164,8 @@ def _detail_context(
         "text": shown,
         "body_html": mark_safe(render_markdown(shown.body)),  # noqa: S308 - sanitised by nh3
         "diff": diff,
+        "compare_from": older_number,
+        "compare_to": newer_number,
         "revisions": revisions,
         "comments": comments,
         "attachments": artifact_list(principal=principal, parent_type="finding", parent_id=str(finding.uuid)),
@@ -186,14 +210,12 @@ def finding_detail_view(request: HttpRequest, finding_id: str) -> HttpResponse:
         except ApplicationError as problem:
             messages.error(request, problem.message)
         return redirect("web:finding", finding_id)
-    try:
-        revision_number = int(request.GET.get("revision", "0")) or None
-    except ValueError:
-        revision_number = None
+    revision_number = _revision_number(request.GET.get("revision"))
+    compare = (_revision_number(request.GET.get("from")), _revision_number(request.GET.get("to")))
     return render(
         request,
         "web/findings/detail.html",
-        _detail_context(request, principal, finding_id, revision_number=revision_number),
+        _detail_context(request, principal, finding_id, revision_number=revision_number, compare=compare),
     )
 
 

@@ -20,6 +20,7 @@ from interlock.access import NETWORK, Action, can
 from interlock.access.gate import network_gate
 from interlock.accounts.models import Person
 from interlock.accounts.requests import principal_of
+from interlock.notifications.selectors import unread_count
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Link:
     label: str
     url: str
     current: bool = False
+    count: int = 0  # unread items the link leads to (the inbox), shown as a badge
 
 
 # url name prefixes → the section whose link is current on such a page (first match wins)
@@ -37,6 +39,7 @@ _SECTIONS = (
     ("directory", ("directory", "organisation")),
     ("sharing_groups", ("sharing_group",)),
     ("library", ("library",)),
+    ("inbox", ("inbox",)),
 )
 
 
@@ -92,6 +95,9 @@ def _navigation(request: HttpRequest) -> dict[str, Any]:
             ("Library", "library"),
         )
     ]
+    # the person's own notifications, through the policy's filter (interlock.notifications)
+    inbox = _link("Inbox", "inbox", current)
+    primary.append(Link(inbox.label, inbox.url, inbox.current, unread_count(principal=principal)))
     steward = [
         _link(label, name, current)
         for label, name, action in (

@@ -8,6 +8,7 @@ from interlock.web import (
     checkpoint_views,
     disclosure_views,
     finding_views,
+    inbox_views,
     key_views,
     network_views,
 )
@@ -102,8 +103,16 @@ urlpatterns = [
         analysis_views.analysis_plot_view,
         name="analysis_plot",
     ),
+    path("inbox/", inbox_views.inbox_view, name="inbox"),
+    path("inbox/read-all/", inbox_views.inbox_read_all_view, name="inbox_read_all"),
+    path("inbox/<str:notification_id>/open/", inbox_views.inbox_open_view, name="inbox_open"),
     path("disclosures/", disclosure_views.disclosures_view, name="disclosures"),
     path("disclosures/<str:case_id>/", disclosure_views.disclosure_view, name="disclosure"),
+    path(
+        "disclosures/<str:case_id>/outcome/",
+        disclosure_views.disclosure_outcome_view,
+        name="disclosure_outcome",
+    ),
     path(
         "disclosures/<str:case_id>/<str:action>/",
         disclosure_views.disclosure_action_view,

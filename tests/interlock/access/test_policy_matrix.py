@@ -212,6 +212,7 @@ READ_ACTIONS = {
     Action.DOWNLOAD,
     Action.VIEW_AUDIT,
     Action.SEE_REVIEWER_NAMES,
+    Action.SEE_OUTCOME,
     Action.LIST_OPEN_CALLS,
     Action.VET,  # the vetting queue is read; its acts are organisation and person actions
 }
@@ -589,6 +590,9 @@ class Truth:
             return steward and p.org != "own"  # a steward of the owner organisation never steers its case
         if action == Action.SEE_REVIEWER_NAMES:
             return steward
+        if action == Action.SEE_OUTCOME:  # its reviewers, once decided, while they pass the axes
+            reviewed = seat != "none" and c.state != CaseState.REVIEW and axes
+            return author or steward or seated or reviewed
         if action == Action.VOTE:
             conflicted = (
                 p.org == "own"

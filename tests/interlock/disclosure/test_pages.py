@@ -58,7 +58,11 @@ def test_open_review_and_vote_through_the_pages(lab: dict[str, Any]) -> None:
     voted = reviewer.post(
         f"/disclosures/{case.uuid}/vote/", {"choice": "approve", "rationale": "Redaction is enough."}
     )
-    assert voted.status_code == 302 and voted["Location"] == "/disclosures/"  # the reviewer's access ended
+    # the reviewer's access to the case ended with the decision: they are shown how it ended
+    assert voted.status_code == 302 and voted["Location"] == f"/disclosures/{case.uuid}/outcome/"
+    outcome = reviewer.get(voted["Location"])
+    assert outcome.status_code == 200 and b"Approved" in outcome.content
+    assert SECRET.encode() not in outcome.content and b"Redaction is enough." in outcome.content
     case.refresh_from_db()
     assert case.state == CaseState.APPROVED
     assert reviewer.get(f"/disclosures/{case.uuid}/").status_code == 404

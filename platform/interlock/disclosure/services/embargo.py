@@ -14,6 +14,7 @@ from django.utils import timezone
 from interlock.access import Principal
 from interlock.core.errors import ApplicationError, InvalidState
 from interlock.disclosure.models import DisclosureCase, EmbargoState
+from interlock.disclosure.rules import not_ready
 from interlock.disclosure.services.shared import (
     audit_transition,
     embargo_end_time,
@@ -30,26 +31,21 @@ def case_embargo(
     if action not in ("embargo_propose", "embargo_accept", "embargo_revise", "embargo_end"):
         raise ApplicationError("Unknown embargo action.", {"action": ["propose, accept, revise or end"]})
     case = enter_case(actor, case_uuid, action)
-    state = case.embargo_state
+    if action == "embargo_end":  # the reason is checked first, as before the table's own check
+        reason = require_rationale(reason, "reason")
+    waiting = not_ready(case, action, timezone.now())
+    if waiting:
+        raise InvalidState(waiting)
     if action == "embargo_propose":
-        if state != EmbargoState.NONE:
-            raise InvalidState("An embargo was already proposed for this case.")
         case.embargo_proposed_until = embargo_end_time(until)
         case.embargo_state = EmbargoState.PROPOSED
     elif action == "embargo_revise":
-        if state != EmbargoState.ACTIVE:
-            raise InvalidState("Only an active embargo is revised.")
         case.embargo_proposed_until = embargo_end_time(until)
         case.embargo_state = EmbargoState.REVISE
     elif action == "embargo_accept":
-        if state not in (EmbargoState.PROPOSED, EmbargoState.REVISE):
-            raise InvalidState("There is no proposed embargo to accept.")
         case.embargo_until = embargo_end_time(case.embargo_proposed_until)
         case.embargo_state = EmbargoState.ACTIVE
     else:
-        reason = require_rationale(reason, "reason")
-        if state not in (EmbargoState.PROPOSED, EmbargoState.ACTIVE, EmbargoState.REVISE):
-            raise InvalidState("There is no embargo to end.")
         case.embargo_state = EmbargoState.EXITED
         case.embargo_until = timezone.now()
     case.save(update_fields=["embargo_state", "embargo_until", "embargo_proposed_until"])

@@ -14,7 +14,7 @@ from interlock.audit.events import Event
 from interlock.audit.services import audit_record
 from interlock.core.errors import ApplicationError, InvalidState
 from interlock.disclosure.models import CaseState, DecisionRecord, DisclosureCase, Vote, VoteChoice
-from interlock.disclosure.rules import quorum_outcome
+from interlock.disclosure.rules import not_ready, quorum_outcome
 from interlock.disclosure.services.shared import (
     audit_transition,
     end_reviewer_access,
@@ -97,9 +97,10 @@ def case_repin(
 ) -> DisclosureCase:
     case = enter_case(actor, case_uuid, "repin")
     finding = case.finding
-    if finding.current_revision_id is None or finding.current_revision_id == case.pinned_revision_id:
-        raise InvalidState("Write a new revision of the finding first; the pin moves to it.")
-    case.pinned_revision = finding.current_revision  # type: ignore[assignment]
+    waiting = not_ready(case, "repin", timezone.now())
+    if waiting or finding.current_revision is None:
+        raise InvalidState(waiting or "Write a new revision of the finding first; the pin moves to it.")
+    case.pinned_revision = finding.current_revision
     case.pinned_sha256 = case.pinned_revision.content_sha256
     set_redaction(case, redacted_title, redacted_body)
     case.save()
@@ -111,7 +112,8 @@ def case_repin(
 @transaction.atomic
 def case_decide(*, actor: Principal, case_uuid: object) -> DecisionRecord:
     case = enter_case(actor, case_uuid, "decide")
-    if timezone.now() < case.review_deadline:
-        raise InvalidState("The review is open until its deadline; the quorum decides before then.")
+    waiting = not_ready(case, "decide", timezone.now())
+    if waiting:
+        raise InvalidState(waiting)
     outcome = CaseState.APPROVED if quorum_outcome(case).met else CaseState.REJECTED
     return _decide(case, actor, outcome)
