@@ -342,6 +342,12 @@ def components_of(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
+def restricts_weights(kind_name: str) -> bool:
+    """Whether the kind takes the weight-restricted LLC's `components` (devinterp's grammar);
+    essential dynamics' `components`, for one, is a number of principal components."""
+    return registry()[kind_name].params_schema.get("components") == RESTRICTION_SCHEMA["components"]
+
+
 def check_components(spec: object, text: str | None) -> None:
     """InputMismatch on `params` unless every named component exists in this model: the grammar,
     a layer below n_layers, a head below n_heads, a KV group only on grouped-query models (below

@@ -91,13 +91,19 @@ def test_demo_runs_on_embedded_postgres_and_redis(embedded_env: dict[str, str], 
     )
     assert check.returncode == 0, check.stderr[-3000:]
     assert check.stdout.strip() == "signed in"
-    # the analysis story: λ̂ rises to a peak at memorisation, then falls as the model generalises
+    # the analysis story: a λ̂ per checkpoint, each judged. At the demo's settings (4 chains × 300
+    # draws) most of the modular-addition checkpoints fail a diagnostic, so the rise-and-fall told
+    # in docs/analyses.md is not what this run can claim: a reliable row has λ̂ ± MCSE, an
+    # unreliable one names its failed checks and has no λ̂
     story = created["analysis_demo"]
     assert len(story["checkpoints"]) == 11 and story["finding"]
     rows = json.loads(check_analysis(embedded_env, story["analyses"]["llc_trajectory"]))
-    values = [row["llc"] for row in rows if row["llc"] is not None]
-    peak = max(range(len(values)), key=values.__getitem__)
-    assert 0 < peak < len(values) - 1 and values[-1] < 0.5 * values[peak], values
+    assert len(rows) == 11
+    for row in rows:
+        if row["llc"] is not None:
+            assert row["llc_mcse"] is not None and row["reliability"]["reliable"], row
+        else:
+            assert row["reliability"]["reasons"], row
     # the Hugging Face story: the researcher's own GPT-2 series and token dataset, analysed
     hf = story["hugging_face"]
     assert len(hf["checkpoints"]) == 4 and hf["dataset"] and hf["finding"]

@@ -12,7 +12,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis_workers.datasets import registry as dataset_registry
-from analysis_workers.kinds import InputMismatch, check_components, check_inputs, registry, validate_params
+from analysis_workers.kinds import (
+    InputMismatch,
+    check_components,
+    check_inputs,
+    registry,
+    restricts_weights,
+    validate_params,
+)
 from analysis_workers.params import validate_params as validate_schema
 from interlock.access import Action, can
 from interlock.access.principal import Principal
@@ -103,8 +110,9 @@ def analysis_request_create(
                 dataset_params=clean_dataset["params"],
             )
         # a weight-restricted LLC names components of this model (l0h1, 'l1 mlp', …), checked
-        # here rather than failing on the worker
-        check_components(checkpoint.spec, clean.get("components"))
+        # here rather than failing on the worker (other kinds' `components` mean something else)
+        if restricts_weights(kind):
+            check_components(checkpoint.spec, clean.get("components"))
     except InputMismatch as problem:
         raise ApplicationError(
             "This analysis does not fit the checkpoint.", {problem.field: [str(problem)]}
