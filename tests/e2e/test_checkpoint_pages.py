@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,20 +20,18 @@ from typing import Any
 import pytest
 import torch
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from analysis_workers import zoo
-from interlock.accounts.mfa import totp_code
 from interlock.analyses.models import AnalysisRequest
 from interlock.checkpoints.models import AnalysisAccessGrant, CheckpointApproval
 from interlock.checkpoints.services import checkpoint_approve, checkpoint_register
 from tests.interlock.builders import PASSWORD, principal_for
 from tests.support.analyses import reset_connections, start_worker, wait_until
+from tests.support.browser import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # a one-layer modular-addition transformer: 8 token ids (p = 7 and '='), a context of 3 tokens
 SPEC = {
@@ -54,18 +51,6 @@ SPEC = {
 }
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 def _shot(page: Any, name: str) -> None:
     if os.environ.get("INTERLOCK_SCREENSHOTS", "1") != "0":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -76,15 +61,7 @@ def _page_of(browser: Any, base: str, person: Any) -> Any:
     """A fresh browser context signed in as `person` with password and TOTP."""
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.set_default_timeout(30_000)
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", person.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form:has(input[name=password]) button[type=submit]")
-    page.wait_for_url("**/accounts/mfa/**")
-    page.fill("#id_code", totp_code(TOTPDevice.objects.get(user=person, confirmed=True)))
-    page.click("form:has(#id_code) button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    assert "/accounts/" not in page.url, page.url
+    sign_in(page, base, person)
     return page
 
 
